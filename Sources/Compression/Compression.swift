@@ -1,0 +1,2 @@
+// The Compression module; see docs/ARCHITECTURE.md.
+import CZlib

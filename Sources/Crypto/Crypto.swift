@@ -1,0 +1,2 @@
+// The Crypto module; see docs/ARCHITECTURE.md.
+import COpenSSL

@@ -1,0 +1,1 @@
+// The GatewayCore module; see docs/ARCHITECTURE.md.

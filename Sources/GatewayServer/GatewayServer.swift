@@ -1,0 +1,1 @@
+// The GatewayServer module; see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// The GatewayStorage module; see docs/ARCHITECTURE.md.

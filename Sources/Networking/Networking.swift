@@ -1,0 +1,1 @@
+// The Networking module; see docs/ARCHITECTURE.md.

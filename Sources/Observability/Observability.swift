@@ -1,0 +1,1 @@
+// The Observability module; see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// The PurviewEmulator module; see docs/ARCHITECTURE.md.

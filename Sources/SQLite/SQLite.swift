@@ -1,0 +1,2 @@
+// The SQLite module; see docs/ARCHITECTURE.md.
+import CSQLite

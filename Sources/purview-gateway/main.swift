@@ -1,0 +1,2 @@
+// Entry point: the CLI is wired in later issues.
+print("purview-gateway")
