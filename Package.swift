@@ -36,7 +36,7 @@ let package = Package(
         .target(
             name: "PurviewWorkflow",
             dependencies: ["HTTP", "Networking", "Crypto", "Observability"],
-            swiftSettings: strict),
+            swiftSettings: strict, linkerSettings: [.linkedLibrary("m")]),
         .target(
             name: "PurviewEmulator",
             dependencies: ["PurviewWorkflow", "HTTP", "Networking", "Crypto", "SQLite", "Observability"],
