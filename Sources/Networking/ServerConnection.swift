@@ -44,19 +44,27 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     private var exchange: Exchange?
     private var exchangeNumber: UInt64 = 0
 
-    /// The request being handled.
-    private struct Exchange {
+    /// The request being handled. A class so the connection mutates it in place (loop thread only).
+    private final class Exchange {
         let number: UInt64
-        var head: HTTPRequestHead
-        var route: HTTPRoute
-        var requestID: String?
-        var decoding: BodyDecoding
+        let head: HTTPRequestHead
+        let route: HTTPRoute
+        let requestID: String?
+        let decoding: BodyDecoding
         var body: BodySink = .collecting([])
         var launched = false
         var task: Task<Void, Never>?
         /// A streamed response's producer, waiting until the output queue drains.
         var producerWaiter: CheckedContinuation<Void, any Error>?
         var isHead: Bool { head.method == .head }
+
+        init(number: UInt64, head: HTTPRequestHead, route: HTTPRoute, requestID: String?, decoding: BodyDecoding) {
+            self.number = number
+            self.head = head
+            self.route = route
+            self.requestID = requestID
+            self.decoding = decoding
+        }
     }
 
     private enum BodySink {
@@ -254,7 +262,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             case "", "identity": break
             case "gzip", "x-gzip": decoding = .gzip(maxDecodedBytes: bodyLimit)
             default:
-                var refused = Exchange(
+                let refused = Exchange(
                     number: exchangeNumber, head: head, route: route, requestID: requestID, decoding: .identity)
                 refused.launched = true
                 refused.body = .done
@@ -266,20 +274,15 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         }
         exchange = Exchange(number: exchangeNumber, head: head, route: route, requestID: requestID, decoding: decoding)
         perform(machine.headReceived(keepAlive: head.keepAlive, expectsContinue: parser.expectsContinue))
-        if case .immediate = route.handler.kind, parser.expectsContinue {
-            // An immediate handler needs the whole body before it runs: that is "starting to read".
-            perform(machine.bodyDemanded())
-        }
     }
 
     private func deliverBody(_ bytes: [UInt8]) {
-        guard var current = exchange else { return }
+        guard let current = exchange else { return }
         switch current.body {
         case .collecting(var collected):
             current.body = .done  // release the array's reference before appending (no copy)
             if collected.isEmpty { collected = bytes } else { collected.append(contentsOf: bytes) }
             current.body = .collecting(collected)
-            exchange = current
             perform(machine.bodyReceived(bufferFull: false))
         case .stream(let stream):
             perform(machine.bodyReceived(bufferFull: stream.append(bytes)))
@@ -289,11 +292,10 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     }
 
     private func finishBody() {
-        guard var current = exchange else { return }
+        guard let current = exchange else { return }
         if case .stream(let stream) = current.body {
             stream.finish()
             current.body = .done
-            exchange = current
         }
         perform(machine.requestEnded())
         if let exchange, !exchange.launched {
@@ -303,11 +305,14 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     }
 
     /// The parser needs more bytes and the body is not complete: start an async handler now with a
-    /// streamed body (an immediate one keeps collecting).
+    /// streamed body. An immediate one keeps collecting; needing the whole body, it "starts reading" at
+    /// once, which is when a `100 Continue` goes out (only now: the declared length passed the limit).
     private func launchIfStreaming() {
-        guard var current = exchange, !current.launched, case .async = current.route.handler.kind,
-            case .collecting(let early) = current.body
-        else { return }
+        guard let current = exchange, !current.launched, case .collecting(let early) = current.body else { return }
+        guard case .async = current.route.handler.kind else {
+            if machineBodyState == .awaitingDemand { perform(machine.bodyDemanded()) }
+            return
+        }
         let number = current.number
         let stream = RequestBodyStream(awaitingDemand: machineBodyState == .awaitingDemand) {
             [loop, self] in
@@ -315,7 +320,6 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         }
         if !early.isEmpty { _ = stream.append(early) }
         current.body = .stream(stream)
-        exchange = current
         launch(body: nil)
     }
 
@@ -337,7 +341,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     /// Runs the handler: inline for immediate handlers, as a task otherwise. `body` is the complete
     /// body when known; nil means it streams.
     private func launch(body: [UInt8]?) {
-        guard var current = exchange else { return }
+        guard let current = exchange else { return }
         current.launched = true
         let requestBody: RequestBody
         if let body {
@@ -351,7 +355,6 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
                     do {
                         requestBody = RequestBody(bytes: try Self.decodeWhole(body, current.decoding))
                     } catch {
-                        exchange = current
                         respond(renderError(error))
                         return
                     }
@@ -364,7 +367,6 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         } else {
             preconditionFailure("launching a handler without a body source")
         }
-        exchange = current
         let request = ServerRequest(
             head: current.head, pathParameters: current.route.pathParameters, remoteAddress: remoteAddress,
             body: requestBody, requestID: current.requestID)
@@ -404,7 +406,6 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
                 }
             }
             current.task = task
-            exchange = current
         }
     }
 
@@ -489,7 +490,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     }
 
     private func writeStreamPart(_ bytes: [UInt8], _ number: UInt64, _ continuation: CheckedContinuation<Void, any Error>) {
-        guard !closed, var current = exchange, current.number == number, machine.phase == .writingResponse else {
+        guard !closed, let current = exchange, current.number == number, machine.phase == .writingResponse else {
             continuation.resume(throwing: HTTPError(.serviceUnavailable, "The connection is closed."))
             return
         }
@@ -514,7 +515,6 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             continuation.resume()
         } else {
             current.producerWaiter = continuation
-            exchange = current
         }
         afterWrite()
     }
@@ -608,9 +608,8 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     /// Tells the machine how writing went and wakes a streamed response's producer once there is room.
     private func afterWrite() {
         guard !closed else { return }
-        if output.byteCount <= Self.outputHighWatermark, var current = exchange, let waiter = current.producerWaiter {
+        if output.byteCount <= Self.outputHighWatermark, let current = exchange, let waiter = current.producerWaiter {
             current.producerWaiter = nil
-            exchange = current
             waiter.resume()
         }
         if output.isEmpty {
