@@ -94,18 +94,24 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     // MARK: events from the loop
 
     func handleEvents(_ events: UInt32) {
+        if lingering {
+            // Only waiting for the client to finish: drain, and close at its EOF or hang-up.
+            readReady = true
+            if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 { finalClose() } else { discardInput() }
+            return
+        }
         if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
             // Reset or fully hung up: nothing more can be read or written.
-            if events & EPOLLIN.rawValue != 0, !lingering { readReady = true }
+            if events & EPOLLIN.rawValue != 0 { readReady = true }
             writeReady = true
-            if !reading || lingering {
+            if !reading {
                 perform(machine.ioFailed())
                 return
             }
         }
         if events & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0 { readReady = true }
         if events & EPOLLOUT.rawValue != 0 { writeReady = true }
-        if events & EPOLLRDHUP.rawValue != 0, !reading, !lingering {
+        if events & EPOLLRDHUP.rawValue != 0, !reading {
             // The client finished sending while a request is being answered: no further request will come.
             switch machine.phase {
             case .awaitingHandler, .writingResponse: perform(machine.peerClosed())
