@@ -5,8 +5,8 @@ import Networking
 import Testing
 
 /// A blocking raw-socket HTTP client for loopback tests: every call has a timeout, so a server bug
-/// fails the test instead of hanging it.
-final class TestClient {
+/// fails the test instead of hanging it. Used by one thread at a time (hence the unchecked Sendable).
+final class TestClient: @unchecked Sendable {
     let fd: Int32
     private var parser = HTTPResponseParser()
     private var pendingMethods: [HTTPMethod] = []
