@@ -114,7 +114,8 @@ import Testing
         let trusting = try TLSContext(
             client: TLSClientConfiguration(
                 trustStore: .default(environment: ["SSL_CERT_FILE": certificates.caCertificate])))
-        #expect(try attempt(server: certificates.serverContext(), client: trusting, serverName: "localhost").client == nil)
+        #expect(
+            try attempt(server: certificates.serverContext(), client: trusting, serverName: "localhost").client == nil)
 
         // The same defaults without the variable: the system roots do not know our private CA.
         let plain = try TLSContext(client: TLSClientConfiguration(trustStore: .default(environment: [:])))
@@ -133,7 +134,8 @@ import Testing
         let context = try TLSContext(
             client: TLSClientConfiguration(
                 trustStore: .default(environment: ["SSL_CERT_DIR": "/nonexistent-dir:" + directory])))
-        #expect(try attempt(server: certificates.serverContext(), client: context, serverName: "localhost").client == nil)
+        #expect(
+            try attempt(server: certificates.serverContext(), client: context, serverName: "localhost").client == nil)
     }
 
     @Test func unreadableSSLCertFileIsAConfigurationError() throws {
@@ -153,7 +155,8 @@ import Testing
         let cases: [(TLSServerConfiguration, String)] = [
             (
                 TLSServerConfiguration(
-                    certificateChain: .file(certificates.leafCertificate), privateKey: .file(certificates.selfSignedKey)),
+                    certificateChain: .file(certificates.leafCertificate), privateKey: .file(certificates.selfSignedKey)
+                ),
                 "does not match"
             ),
             (
@@ -176,7 +179,7 @@ import Testing
             (
                 TLSServerConfiguration(
                     certificateChain: .file(certificates.leafCertificate), privateKey: .file(certificates.leafKey),
-                    minimumVersion: .v1_3, maximumVersion: .v1_2),
+                    minimumVersion: .tls13, maximumVersion: .tls12),
                 "minimum TLS version"
             ),
             (

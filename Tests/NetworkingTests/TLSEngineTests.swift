@@ -3,7 +3,7 @@ import Testing
 
 /// A server and a client engine talking to each other through memory, no sockets.
 @Suite struct TLSEngineTests {
-    @Test(arguments: [TLSVersion.v1_3, .v1_2])
+    @Test(arguments: [TLSVersion.tls13, .tls12])
     func handshakeThenOneMebibyteEachWayThenCloseNotify(version: TLSVersion) throws {
         let certificates = try TLSTestCertificates.get()
         let server = try TLSConnection(serverContext: certificates.serverContext())
@@ -13,11 +13,11 @@ import Testing
 
         try tlsHandshake(client: client, server: server)
         #expect(client.isHandshakeComplete && server.isHandshakeComplete)
-        #expect(client.protocolVersion == (version == .v1_3 ? "TLSv1.3" : "TLSv1.2"))
+        #expect(client.protocolVersion == (version == .tls13 ? "TLSv1.3" : "TLSv1.2"))
         #expect(server.protocolVersion == client.protocolVersion)
         let cipher = try #require(client.cipherSuite)
         #expect(server.cipherSuite == cipher)
-        if version == .v1_2 {
+        if version == .tls12 {
             #expect(cipher.hasPrefix("ECDHE-ECDSA-"), "TLS 1.2 must be ECDHE: \(cipher)")
             #expect(cipher.contains("GCM") || cipher.contains("CHACHA20"), "TLS 1.2 must be AEAD: \(cipher)")
         } else {
@@ -39,7 +39,8 @@ import Testing
         for _ in 0..<10_000 where serverReceived.count < total || clientReceived.count < total {
             // Mostly small writes (like HTTP heads), sometimes large ones spanning many records.
             func nextSize() -> Int {
-                Bool.random(using: &random) ? Int.random(in: 1...300, using: &random) : Int.random(in: 1...70_000, using: &random)
+                Bool.random(using: &random)
+                    ? Int.random(in: 1...300, using: &random) : Int.random(in: 1...70_000, using: &random)
             }
             let clientChunk = min(nextSize(), total - sentToServer)
             try toServer[sentToServer..<(sentToServer + clientChunk)].withUnsafeBytes { try client.writePlaintext($0) }

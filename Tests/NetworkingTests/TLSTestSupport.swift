@@ -3,7 +3,7 @@ import Networking
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Certificates made once per test process with the `openssl` CLI into a temporary directory.
@@ -50,7 +50,8 @@ struct TLSTestCertificates: Sendable {
         try write("ca.ext", "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n")
         try write(
             "leaf.ext",
-            "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+            "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+        )
         try write("client.ext", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
 
         // Root CA.
@@ -60,15 +61,19 @@ struct TLSTestCertificates: Sendable {
                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
             ])
         func signed(_ name: String, subject: String, issuer: String, extensions: String, days: String) throws {
-            try openssl(["req"] + ecKey + ["-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject])
+            try openssl(
+                ["req"] + ecKey + ["-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject])
             try openssl([
-                "x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(issuer).pem"), "-CAkey", path("\(issuer).key"),
+                "x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(issuer).pem"), "-CAkey",
+                path("\(issuer).key"),
                 "-days", days, "-extfile", path(extensions), "-out", path("\(name).pem"),
             ])
         }
         try signed("leaf", subject: "/CN=localhost", issuer: "ca", extensions: "leaf.ext", days: "2")
-        try signed("intermediate", subject: "/CN=Purview Test Intermediate", issuer: "ca", extensions: "ca.ext", days: "2")
-        try signed("chained", subject: "/CN=chained.localhost", issuer: "intermediate", extensions: "leaf.ext", days: "2")
+        try signed(
+            "intermediate", subject: "/CN=Purview Test Intermediate", issuer: "ca", extensions: "ca.ext", days: "2")
+        try signed(
+            "chained", subject: "/CN=chained.localhost", issuer: "intermediate", extensions: "leaf.ext", days: "2")
         // openssl 3.0's x509 accepts a negative -days: notAfter lands a day before notBefore (now).
         try signed("expired", subject: "/CN=localhost", issuer: "ca", extensions: "leaf.ext", days: "-1")
         try signed("client", subject: "/CN=purview-test-client", issuer: "ca", extensions: "client.ext", days: "2")
@@ -76,7 +81,8 @@ struct TLSTestCertificates: Sendable {
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("self.key"), "-out", path("self.pem"),
             "-days", "365", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
         ])
-        let chain = try String(contentsOfFile: path("chained.pem"), encoding: .utf8)
+        let chain =
+            try String(contentsOfFile: path("chained.pem"), encoding: .utf8)
             + String(contentsOfFile: path("intermediate.pem"), encoding: .utf8)
         try write("chained-chain.pem", chain)
 
@@ -91,7 +97,7 @@ struct TLSTestCertificates: Sendable {
     }
 
     func serverContext(
-        certificate: String? = nil, key: String? = nil, maximumVersion: TLSVersion = .v1_3,
+        certificate: String? = nil, key: String? = nil, maximumVersion: TLSVersion = .tls13,
         alpn: [String] = ["http/1.1"]
     ) throws -> TLSContext {
         try TLSContext(
@@ -101,7 +107,7 @@ struct TLSTestCertificates: Sendable {
     }
 
     /// A client trusting only the test root (no system roots, so nothing else can vouch).
-    func clientContext(maximumVersion: TLSVersion = .v1_3, alpn: [String] = []) throws -> TLSContext {
+    func clientContext(maximumVersion: TLSVersion = .tls13, alpn: [String] = []) throws -> TLSContext {
         try TLSContext(
             client: TLSClientConfiguration(
                 trustStore: .only(rootFile: caCertificate), maximumVersion: maximumVersion, alpnProtocols: alpn))
@@ -176,10 +182,13 @@ struct TLSProcessResult {
 }
 
 /// Runs a command to completion with a hard timeout (the process is killed if it overruns).
-func tlsRunProcess(_ executable: String, _ arguments: [String], timeout: TimeInterval) throws -> TLSProcessResult {
+func tlsRunProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: TimeInterval
+) throws -> TLSProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if let environment { process.environment = environment }
     let output = Pipe()
     let error = Pipe()
     process.standardOutput = output
@@ -205,9 +214,10 @@ final class OpenSSLPeer {
     private let errors = Pipe()
     private var collected = Data()
 
-    init(_ arguments: [String]) throws {
+    init(_ arguments: [String], environment: [String: String]? = nil) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["openssl"] + arguments
+        if let environment { process.environment = environment }
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors

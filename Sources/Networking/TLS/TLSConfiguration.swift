@@ -1,13 +1,9 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// A TLS protocol version we are willing to speak; nothing below TLS 1.2 exists here on purpose.
 public enum TLSVersion: Int, Sendable, Comparable {
-    case v1_2 = 0x0303
-    case v1_3 = 0x0304
+    case tls12 = 0x0303
+    case tls13 = 0x0304
 
     public static func < (lhs: TLSVersion, rhs: TLSVersion) -> Bool { lhs.rawValue < rhs.rawValue }
 }
@@ -84,8 +80,8 @@ public struct TLSServerConfiguration: Sendable {
     public init(
         certificateChain: TLSPEMSource,
         privateKey: TLSPEMSource,
-        minimumVersion: TLSVersion = .v1_2,
-        maximumVersion: TLSVersion = .v1_3,
+        minimumVersion: TLSVersion = .tls12,
+        maximumVersion: TLSVersion = .tls13,
         alpnProtocols: [String] = ["http/1.1"]
     ) {
         self.certificateChain = certificateChain
@@ -114,8 +110,8 @@ public struct TLSClientConfiguration: Sendable {
         trustStore: TLSTrustStore = .default(),
         certificateChain: TLSPEMSource? = nil,
         privateKey: TLSPEMSource? = nil,
-        minimumVersion: TLSVersion = .v1_2,
-        maximumVersion: TLSVersion = .v1_3,
+        minimumVersion: TLSVersion = .tls12,
+        maximumVersion: TLSVersion = .tls13,
         alpnProtocols: [String] = [],
         unsafeSkipCertificateVerification: Bool = false
     ) {

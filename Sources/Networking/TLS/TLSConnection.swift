@@ -382,7 +382,8 @@ public final class TLSConnection {
         var detail = drained.message
         let code: TLSError.Code
         let verifyResult = Int32(truncatingIfNeeded: SSL_get_verify_result(ssl))
-        if duringHandshake, verifyResult != X509_V_OK {
+        // Only a verifying client's result counts: with verification off OpenSSL still records one.
+        if duringHandshake, context.verifiesPeer, verifyResult != X509_V_OK {
             switch verifyResult {
             case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH:
                 code = .hostnameMismatch

@@ -32,7 +32,8 @@ public final class TLSContext: @unchecked Sendable {
             guard SSL_CTX_set_session_id_context(context, sessionContext, UInt32(sessionContext.count)) == 1 else {
                 throw OpenSSLErrorQueue.configurationError("cannot set the session id context")
             }
-            try Self.useCertificateChain(configuration.certificateChain, privateKey: configuration.privateKey, in: context)
+            try Self.useCertificateChain(
+                configuration.certificateChain, privateKey: configuration.privateKey, in: context)
             if configuration.alpnProtocols.isEmpty {
                 alpnPreferences = nil
             } else {
@@ -165,7 +166,7 @@ public final class TLSContext: @unchecked Sendable {
         let last = ERR_peek_last_error()
         let cleanEnd = ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE
         guard cleanEnd, !certificates.isEmpty else {
-            certificates.forEach { X509_free($0) }
+            for certificate in certificates { X509_free(certificate) }
             throw OpenSSLErrorQueue.configurationError("no valid PEM certificate in \(describe(source))")
         }
         OpenSSLErrorQueue.clear()
@@ -177,12 +178,14 @@ public final class TLSContext: @unchecked Sendable {
     ) throws(TLSError) {
         let certificates = try readCertificates(chain)
         // use_certificate and add1 take their own references, so this free stays balanced.
-        defer { certificates.forEach { X509_free($0) } }
+        defer { for certificate in certificates { X509_free(certificate) } }
         guard SSL_CTX_use_certificate(context, certificates[0]) == 1 else {
             throw OpenSSLErrorQueue.configurationError("cannot use the certificate in \(describe(chain))")
         }
-        for intermediate in certificates.dropFirst() where copenssl_SSL_CTX_add1_chain_cert(context, intermediate) != 1 {
-            throw OpenSSLErrorQueue.configurationError("cannot add an intermediate from \(describe(chain))")
+        for intermediate in certificates.dropFirst() {
+            guard copenssl_SSL_CTX_add1_chain_cert(context, intermediate) == 1 else {
+                throw OpenSSLErrorQueue.configurationError("cannot add an intermediate from \(describe(chain))")
+            }
         }
 
         let bio = try openBIO(privateKey)
@@ -218,7 +221,7 @@ public final class TLSContext: @unchecked Sendable {
         let store = SSL_CTX_get_cert_store(context)
         for pem in trustStore.additionalRootsPEM {
             let certificates = try readCertificates(.string(pem))
-            defer { certificates.forEach { X509_free($0) } }
+            defer { for certificate in certificates { X509_free(certificate) } }
             for certificate in certificates where X509_STORE_add_cert(store, certificate) != 1 {
                 throw OpenSSLErrorQueue.configurationError("cannot add a trusted root from PEM text")
             }
@@ -247,8 +250,11 @@ private final class ALPNPreferences: Sendable {
 }
 
 /// Keys must be unencrypted; without this callback OpenSSL would prompt on the terminal.
-private let refusePassword: @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) ->
-    Int32 = { _, _, _, _ in 0 }
+private typealias PasswordCallback =
+    @convention(c) (
+        UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?
+    ) -> Int32
+private let refusePassword: PasswordCallback = { _, _, _, _ in 0 }
 
 /// Picks the first of the server's protocols that the client offered; no overlap means no ALPN at all
 /// (rather than a fatal alert), so clients with odd offers still get HTTP/1.1 by default.
