@@ -30,7 +30,8 @@ public final class SQLiteExecutor: Sendable {
             }, context)
         guard status == 0 else {
             Unmanaged<ExecutorWorker>.fromOpaque(context).release()
-            throw SQLiteError(code: SQLITE_ERROR, message: "could not start a thread: \(String(cString: strerror(status)))")
+            throw SQLiteError(
+                code: SQLITE_ERROR, message: "could not start a thread: \(String(cString: strerror(status)))")
         }
         pthread_detach(thread)
         let openError: (any Error)? = shared.wait { state in
@@ -96,7 +97,9 @@ public final class SQLiteExecutor: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let progress = BackupProgress()
                 let job = ExecutorJob(cancellation: cancellation) { connection, cancelled in
-                    switch progress.advance(connection: connection, path: path, pages: pagesPerStep, cancelled: cancelled) {
+                    switch progress.advance(
+                        connection: connection, path: path, pages: pagesPerStep, cancelled: cancelled)
+                    {
                     case .none:
                         return .requeue
                     case .some(let result):

@@ -4,29 +4,6 @@ import Testing
 
 @testable import SQLite
 
-/// An atomic integer that closures can capture by reference.
-final class SharedCounter: Sendable {
-    private let storage = Atomic<Int>(0)
-    func add(_ amount: Int = 1) { storage.add(amount, ordering: .relaxed) }
-    var value: Int { storage.load(ordering: .relaxed) }
-}
-
-/// A fresh directory for one test's database files, removed afterwards.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("support-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func contents() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: path).sorted() }
-}
-
 @Suite struct SQLiteConnectionTests {
     @Test func bindsAndColumnsRoundTripEveryType() throws {
         let directory = try TemporaryDirectory()
@@ -219,7 +196,10 @@ final class TemporaryDirectory {
         try db.enableWriteAheadLog()
         try db.execute(unsafeSQL: "CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT)")
         try db.transaction { db in
-            for index in 0..<2000 { try db.execute("INSERT INTO t (payload) VALUES (?)", [.text("row \(index) " + String(repeating: "x", count: 200))]) }
+            for index in 0..<2000 {
+                try db.execute(
+                    "INSERT INTO t (payload) VALUES (?)", [.text("row \(index) " + String(repeating: "x", count: 200))])
+            }
         }
         let target = directory.file("copy.db")
         try "not a database".write(toFile: target, atomically: false, encoding: .utf8)
@@ -349,18 +329,20 @@ final class TemporaryDirectory {
     /// Fills `counter`/`items` so that a consistent copy always has count(items) == counter.value.
     static func makeLedger(_ db: SQLiteConnection, rows: Int) throws {
         try db.enableWriteAheadLog()
-        try db.execute(unsafeSQL: """
-            CREATE TABLE items (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);
-            CREATE TABLE counter (value INTEGER NOT NULL);
-            INSERT INTO counter VALUES (0);
-            """)
+        try db.execute(
+            unsafeSQL: """
+                CREATE TABLE items (id INTEGER PRIMARY KEY, payload TEXT NOT NULL);
+                CREATE TABLE counter (value INTEGER NOT NULL);
+                INSERT INTO counter VALUES (0);
+                """)
         try db.transaction { db in
             for index in 0..<rows { try appendItem(db, index) }
         }
     }
 
     static func appendItem(_ db: SQLiteConnection, _ index: Int) throws {
-        try db.execute("INSERT INTO items (payload) VALUES (?)", [.text("item \(index) " + String(repeating: "p", count: 300))])
+        try db.execute(
+            "INSERT INTO items (payload) VALUES (?)", [.text("item \(index) " + String(repeating: "p", count: 300))])
         try db.execute("UPDATE counter SET value = value + 1")
     }
 
