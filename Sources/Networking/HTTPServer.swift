@@ -306,7 +306,18 @@ final class ServerLoopContext: @unchecked Sendable {
                 core.connectionClosed()
                 return
             }
-            let connection = ServerConnection(fd: fd, remoteAddress: address, context: self)
+            var tls: TLSConnection? = nil
+            if let tlsContext = core.configuration.tls {
+                do {
+                    tls = try TLSConnection(serverContext: tlsContext)
+                } catch {
+                    core.log("cannot start a TLS session", ["error": "\(error)"])
+                    Syscall.close(fd)
+                    core.connectionClosed()
+                    continue
+                }
+            }
+            let connection = ServerConnection(fd: fd, remoteAddress: address, context: self, tls: tls)
             do {
                 try? Syscall.setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
                 try loop.register(

@@ -22,8 +22,9 @@ public struct HTTPServerConfiguration: Sendable {
     /// When set, every request gets an id: the value of this request header when it is sane, else a
     /// generated one; it is echoed in the response and passed to handlers and the error renderer.
     public var requestIDHeader: String? = nil
-    /// TLS for every connection when set (HTTPS).
-    public var tls: TLSServerConfiguration? = nil
+    /// TLS for every connection when set (HTTPS): a server context, built once from the certificate
+    /// chain and key (`TLSContext(server:)`).
+    public var tls: TLSContext? = nil
 
     public init() {}
 
@@ -56,9 +57,4 @@ public struct HTTPServerConfiguration: Sendable {
 
         public init() {}
     }
-}
-
-/// Placeholder for the TLS server settings (certificate and key); filled in when the TLS engine lands.
-public struct TLSServerConfiguration: Sendable {
-    public init() {}
 }

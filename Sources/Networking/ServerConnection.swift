@@ -19,6 +19,9 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     let remoteAddress: SocketAddress
     unowned let context: ServerLoopContext
     var registryIndex = -1
+    /// The TLS session between socket and HTTP, or nil for plain TCP. With TLS, plaintext is encrypted
+    /// as soon as it is queued, and `output` stays empty: the engine's ciphertext buffer is the queue.
+    private let tls: TLSConnection?
 
     private var machine = Machine()
     private var parser: HTTPRequestParser
@@ -80,10 +83,11 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     private var loop: EventLoop { context.loop }
     private var core: ServerCore { context.core }
 
-    init(fd: Int32, remoteAddress: SocketAddress, context: ServerLoopContext) {
+    init(fd: Int32, remoteAddress: SocketAddress, context: ServerLoopContext, tls: TLSConnection?) {
         self.fd = fd
         self.remoteAddress = remoteAddress
         self.context = context
+        self.tls = tls
         parser = HTTPRequestParser(limits: context.core.configuration.limits)
     }
 
@@ -162,7 +166,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         repeat {
             needsDrive = false
             rounds += 1
-            if writeReady, !output.isEmpty { flush() }
+            if writeReady, hasPendingOutput { flush() }
             if closed { return }
             if lingering {
                 discardInput()
@@ -191,18 +195,57 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             perform(machine.ioFailed())
             return
         }
+        var endOfInput = false
         switch result {
         case .wouldBlock:
             readReady = false
         case .processed(0):
             readReady = false
+            endOfInput = true
+            tls?.feedEndOfInput()
+        case .processed(let count):
+            if count < buffer.count { readReady = false }
+            if let tls {
+                tls.feedCiphertext(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            } else {
+                parser.append(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            }
+        }
+        if tls != nil {
+            if decryptAvailable() { endOfInput = true }
+            if closed { return }
+            // Handshake messages, alerts and session tickets go out at once.
+            if writeReady, hasPendingOutput { flush() }
+        }
+        if endOfInput {
             sawEOF = true
             // Bytes already buffered are still parsed first: a final pipelined request is answered.
             processInput()
             if !closed { perform(machine.peerClosed()) }
-        case .processed(let count):
-            if count < buffer.count { readReady = false }
-            parser.append(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+
+    /// Moves every decrypted byte into the parser. Returns true when the peer closed the TLS session.
+    private func decryptAvailable() -> Bool {
+        guard let tls else { return false }
+        let buffer = loop.readBuffer
+        // Bounded: each round either yields bytes (at most what was fed) or stops.
+        while true {
+            do throws(TLSError) {
+                switch try tls.readPlaintext(into: buffer) {
+                case .bytes(let count):
+                    parser.append(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                case .wantMore:
+                    return false
+                case .closed:
+                    return true
+                }
+            } catch {
+                // A fatal alert may be queued for the peer: send it, then give up on the connection.
+                if writeReady { flush() }
+                perform(machine.ioFailed())
+                return false
+            }
         }
     }
 
@@ -390,26 +433,33 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             let core = self.core
             let loop = self.loop
             let task = Task { [self] in
-                let response: ServerResponse
+                var response: ServerResponse
                 do {
                     response = try await handle(request)
                 } catch {
                     response = core.render(error, requestID: request.requestID)
                 }
-                loop.execute { [self] in self.handlerResponded(response, number) }
-                if case .stream(let produce) = response.body.storage, request.method != .head,
+                // Compression happens here, off the event loop.
+                let coding = core.encode(&response, for: request.head)
+                let ready = response
+                loop.execute { [self] in self.handlerResponded(ready, coding, number) }
+                guard case .stream(let produce) = response.body.storage, request.method != .head,
                     !response.status.forbidsBody
-                {
-                    let writer = ResponseBodyWriter { [self] bytes in try await self.sendStreamPart(bytes, number) }
-                    let failed: Bool
-                    do {
-                        try await produce(writer)
-                        failed = false
-                    } catch {
-                        failed = true
-                    }
-                    loop.execute { [self] in self.streamEnded(number, failed: failed) }
+                else { return }
+                let encoder = coding.gzip ? StreamingGzipEncoder(level: core.configuration.compression.level) : nil
+                let writer = ResponseBodyWriter { [self] bytes in
+                    let part = encoder.map { $0.encode(bytes) } ?? bytes
+                    if !part.isEmpty { try await self.sendStreamPart(part, number) }
                 }
+                let failed: Bool
+                do {
+                    try await produce(writer)
+                    if let encoder { try await self.sendStreamPart(encoder.finish(), number) }
+                    failed = false
+                } catch {
+                    failed = true
+                }
+                loop.execute { [self] in self.streamEnded(number, failed: failed) }
             }
             current.task = task
         }
@@ -426,15 +476,18 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         core.render(error, requestID: exchange?.requestID)
     }
 
-    private func handlerResponded(_ response: ServerResponse, _ number: UInt64) {
+    private func handlerResponded(_ response: ServerResponse, _ coding: ContentCodingDecision, _ number: UInt64) {
         guard !closed, exchange?.number == number else { return }
-        respond(response)
+        respond(response, coding: coding)
         drive()
     }
 
-    /// Writes a handler's response head (and body, unless it streams).
-    private func respond(_ response: ServerResponse) {
+    /// Writes a handler's response head (and body, unless it streams). `coding` is the compression
+    /// already applied by an async handler's task; nil means decide (and compress) here.
+    private func respond(_ response: ServerResponse, coding: ContentCodingDecision? = nil) {
         guard let current = exchange else { return }
+        var response = response
+        let coding = coding ?? core.encode(&response, for: current.head)
         var bodyBytes: [UInt8]? = nil
         switch response.body.storage {
         case .empty: bodyBytes = []
@@ -442,17 +495,8 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         case .stream: break
         }
         let noBody = response.status.forbidsBody || current.isHead
-        var gzip = false
-        var vary = false
-        if let bytes = bodyBytes, !noBody {
-            (gzip, vary) = ResponseCompression.decide(
-                response: response, bodyCount: bytes.count, request: current.head, configuration: core.configuration)
-            if gzip, let compressed = gzipCompress(bytes, level: core.configuration.compression.level) {
-                bodyBytes = compressed
-            } else {
-                gzip = false
-            }
-        }
+        let gzip = coding.gzip
+        let vary = coding.vary
         let framing: ResponseHeadEncoder.Framing
         var mustClose = response.headers.containsToken("close", in: "Connection")
         if response.status.forbidsBody {
@@ -501,23 +545,23 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             return
         }
         if current.head.version == .http1_0 {
-            output.append(bytes)
+            queue(bytes)
         } else {
             var sizeLine: [UInt8] = []
             sizeLine.reserveCapacity(12)
             ResponseHeadEncoder.appendHex(bytes.count, into: &sizeLine)
             sizeLine.append(0x0D)
             sizeLine.append(0x0A)
-            output.append(sizeLine)
-            output.append(bytes)
-            output.append(Self.crlf)
+            queue(sizeLine)
+            queue(bytes)
+            queue(Self.crlf)
         }
         if writeReady { flush() }
         if closed {
             continuation.resume(throwing: HTTPError(.serviceUnavailable, "The connection is closed."))
             return
         }
-        if output.byteCount <= Self.outputHighWatermark {
+        if pendingOutputByteCount <= Self.outputHighWatermark {
             continuation.resume()
         } else {
             current.producerWaiter = continuation
@@ -532,7 +576,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             perform(machine.ioFailed())
             return
         }
-        if exchange?.head.version != .http1_0 { output.append(Self.lastChunk) }
+        if exchange?.head.version != .http1_0 { queue(Self.lastChunk) }
         perform(machine.responseEnded())
         if writeReady { flush() }
         afterWrite()
@@ -546,6 +590,12 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
 
     /// Writes head and body, straight from the arrays when nothing is queued, queuing what the socket did not take.
     private func write(head: [UInt8], body: [UInt8]?) {
+        if tls != nil {
+            queue(head)
+            if let body { queue(body) }
+            if writeReady { flush() }
+            return
+        }
         guard output.isEmpty, writeReady else {
             output.append(head)
             if let body { output.append(body) }
@@ -595,30 +645,83 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     }
 
     private func flush() {
-        while !output.isEmpty {
-            let written: Int
-            do {
-                written = try output.write(to: fd)
-            } catch {
-                perform(machine.ioFailed())
-                return
-            }
-            if written == 0 {
-                writeReady = false
-                break
+        if let tls {
+            flushCiphertext(tls)
+        } else {
+            while !output.isEmpty {
+                let written: Int
+                do {
+                    written = try output.write(to: fd)
+                } catch {
+                    perform(machine.ioFailed())
+                    return
+                }
+                if written == 0 {
+                    writeReady = false
+                    break
+                }
             }
         }
         afterWrite()
     }
 
+    private func flushCiphertext(_ tls: TLSConnection) {
+        var blocked = false
+        var failed = false
+        while tls.pendingCiphertextCount > 0, !blocked, !failed {
+            tls.withPendingCiphertext { (bytes: UnsafeRawBufferPointer) -> Int in
+                do throws(IOError) {
+                    switch try Syscall.write(fd, bytes) {
+                    case .processed(let count): return count
+                    case .wouldBlock:
+                        blocked = true
+                        return 0
+                    }
+                } catch {
+                    failed = true
+                    return 0
+                }
+            }
+        }
+        if blocked { writeReady = false }
+        if failed { perform(machine.ioFailed()) }
+    }
+
+    /// Queues plaintext: as is for TCP, encrypted right away for TLS.
+    private func queue(_ bytes: [UInt8]) {
+        guard let tls else {
+            output.append(bytes)
+            return
+        }
+        let result = bytes.withUnsafeBytes { raw -> Result<Void, TLSError> in
+            do throws(TLSError) {
+                try tls.writePlaintext(raw)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        if case .failure = result { perform(machine.ioFailed()) }
+    }
+
+    private var hasPendingOutput: Bool {
+        !output.isEmpty || (tls.map { $0.pendingCiphertextCount > 0 } ?? false)
+    }
+
+    private var pendingOutputByteCount: Int {
+        output.byteCount + (tls?.pendingCiphertextCount ?? 0)
+    }
+
     /// Tells the machine how writing went and wakes a streamed response's producer once there is room.
     private func afterWrite() {
         guard !closed else { return }
-        if output.byteCount <= Self.outputHighWatermark, let current = exchange, let waiter = current.producerWaiter {
+        if pendingOutputByteCount <= Self.outputHighWatermark, let current = exchange,
+            let waiter = current.producerWaiter
+        {
             current.producerWaiter = nil
             waiter.resume()
         }
-        if output.isEmpty {
+        if !hasPendingOutput {
             perform(machine.outputFlushed())
         } else if !writeReady {
             perform(machine.writeBlocked())
@@ -646,7 +749,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         case .sendContinueAndRead(let timeout):
             setTimeout(timeout)
             reading = true
-            output.append(ResponseHeadEncoder.continueResponse)
+            queue(ResponseHeadEncoder.continueResponse)
             needsDrive = true
         case .writeResponse:
             preconditionFailure("writeResponse is handled where the response is")
@@ -677,7 +780,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
                 requestID: exchange?.requestID.map { (core.configuration.requestIDHeader!, $0) }),
             into: &head)
         write(head: head, body: exchange?.isHead == true ? nil : body)
-        if output.isEmpty {
+        if !hasPendingOutput {
             perform(machine.outputFlushed())
         } else {
             perform(machine.writeBlocked())
@@ -704,6 +807,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         }
         // Unread request bytes would make close() send a reset that can destroy the response in
         // flight: shut down our side, then read and drop what the client still sends, for a moment.
+        sayGoodbyeOverTLS()
         Syscall.shutdownWrite(fd)
         lingering = true
         reading = true
@@ -746,9 +850,17 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         output.removeAll()
     }
 
+    /// Best effort: queue TLS close_notify and push it (and any alert) out without waiting.
+    private func sayGoodbyeOverTLS() {
+        guard let tls else { return }
+        tls.shutdown()
+        if tls.pendingCiphertextCount > 0 { flushCiphertext(tls) }
+    }
+
     private func finalClose() {
         guard !closed else { return }
         closed = true
+        if !lingering { sayGoodbyeOverTLS() }
         releaseExchange()
         output.removeAll()
         loop.cancelTimer(self)

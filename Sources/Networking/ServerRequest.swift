@@ -140,7 +140,7 @@ enum BodyDecoding: Sendable {
 }
 
 /// Decodes a body chunk by chunk. Throws `HTTPError` (413 over the limit, 400 for corrupt data).
-protocol BodyDecoder: Sendable {
+protocol BodyDecoder {
     mutating func decode(_ chunk: [UInt8]) throws(HTTPError) -> [UInt8]
     /// The input ended: returns what is left, or throws if the encoded data was truncated.
     mutating func finish() throws(HTTPError) -> [UInt8]
