@@ -19,6 +19,8 @@ public final class EventLoop: @unchecked Sendable {
     private struct PendingTasks {
         var tasks: [@Sendable () -> Void] = []
         var wakeupSent = false
+        /// `run()` has returned: tasks run on the caller's thread instead (see `execute`).
+        var finished = false
     }
 
     private struct Registration {
@@ -90,14 +92,23 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// Runs `task` on the loop thread soon, after the events being handled now. Callable from any thread.
+    ///
+    /// Once the loop has stopped, `task` runs at once on the calling thread, so work handed back by a
+    /// late task (typically resuming a continuation) is never lost; everything it finds is closed by then.
     public func execute(_ task: @escaping @Sendable () -> Void) {
-        let mustWake = pending.withLock { state -> Bool in
+        enum Next { case wake, none, runHere }
+        let next = pending.withLock { state -> Next in
+            if state.finished { return .runHere }
             state.tasks.append(task)
-            if state.wakeupSent { return false }
+            if state.wakeupSent { return .none }
             state.wakeupSent = true
-            return true
+            return .wake
         }
-        if mustWake {
+        if next == .runHere {
+            task()
+            return
+        }
+        if next == .wake {
             var one: UInt64 = 1
             _ = withUnsafeBytes(of: &one) { Glibc.write(wakeFD, $0.baseAddress, 8) }
         }
@@ -200,8 +211,13 @@ public final class EventLoop: @unchecked Sendable {
             runExpiredTimers()
             runPendingTasks()
         }
-        // Tasks queued by other threads after the stop still run once, so no continuation is left hanging.
+        // Tasks queued before the stop still run here; later ones run on their caller's thread.
         runPendingTasks()
+        let late = pending.withLock { state -> [@Sendable () -> Void] in
+            state.finished = true
+            return state.tasks.swapAndClear()
+        }
+        for task in late { task() }
     }
 
     /// Makes `run()` return after the current iteration. Callable from any thread.

@@ -383,7 +383,7 @@ final class ServerLoopContext: @unchecked Sendable {
 /// A listening socket registered with one loop.
 final class Listener: EventLoopSelectable {
     let fd: Int32
-    unowned let context: ServerLoopContext
+    unowned(unsafe) let context: ServerLoopContext
 
     init(fd: Int32, context: ServerLoopContext) {
         self.fd = fd

@@ -17,7 +17,11 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
 
     let fd: Int32
     let remoteAddress: SocketAddress
-    unowned let context: ServerLoopContext
+    // Unretained: the loop, its server context and the core all outlive every connection (connections
+    // are closed before a server's loops stop), and these are read on every event.
+    unowned(unsafe) let context: ServerLoopContext
+    private unowned(unsafe) let loop: EventLoop
+    private unowned(unsafe) let core: ServerCore
     var registryIndex = -1
     /// The TLS session between socket and HTTP, or nil for plain TCP. With TLS, plaintext is encrypted
     /// as soon as it is queued, and `output` stays empty: the engine's ciphertext buffer is the queue.
@@ -80,13 +84,13 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     /// A streamed response writer may run this far ahead of the socket.
     private static let outputHighWatermark = 64 * 1024
 
-    private var loop: EventLoop { context.loop }
-    private var core: ServerCore { context.core }
 
     init(fd: Int32, remoteAddress: SocketAddress, context: ServerLoopContext, tls: TLSConnection?) {
         self.fd = fd
         self.remoteAddress = remoteAddress
         self.context = context
+        self.loop = context.loop
+        self.core = context.core
         self.tls = tls
         parser = HTTPRequestParser(limits: context.core.configuration.limits)
     }

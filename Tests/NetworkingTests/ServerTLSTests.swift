@@ -26,7 +26,8 @@ import Testing
         certificate: (TLSTestCertificates) -> (String, String) = { ($0.leafCertificate, $0.leafKey) },
         _ body: @escaping @Sendable (HTTPServer, TLSTestCertificates) throws -> Void
     ) async throws {
-        let certificates = try TLSTestCertificates.get()
+        // Generated once per process by running `openssl req`: wait for it on a thread of our own.
+        let certificates = try await blocking { try TLSTestCertificates.get() }
         let (certificatePath, keyPath) = certificate(certificates)
         let context = try certificates.serverContext(certificate: certificatePath, key: keyPath)
         try await withServer({ $0.tls = context }, responder: Self.router()) { server in

@@ -23,7 +23,9 @@ final class TestClient: @unchecked Sendable {
         var description: String
     }
 
-    init(port: Int, receiveTimeout: Duration = .seconds(5), tls tlsContext: TLSContext? = nil) throws {
+    /// The default timeout is long because other suites in this process may block Swift's cooperative
+    /// pool for seconds (synchronous certificate generation), delaying the server's async handlers.
+    init(port: Int, receiveTimeout: Duration = .seconds(15), tls tlsContext: TLSContext? = nil) throws {
         tls = try tlsContext.map { try TLSConnection(clientContext: $0, serverName: "127.0.0.1") }
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
@@ -167,12 +169,14 @@ final class TestClient: @unchecked Sendable {
     func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 }
 
-/// Runs blocking client code off Swift's cooperative pool, which the server's async handlers need.
+/// Runs blocking client code on a thread of its own: not on Swift's cooperative pool, which the
+/// server's async handlers need, and not on Dispatch's global queues, which that pool is built on here.
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
+        let thread = Thread {
             continuation.resume(with: Result { try body() })
         }
+        thread.start()
     }
 }
 
