@@ -4,6 +4,7 @@ import Glibc
 
 var configuration = HTTPServerConfiguration()
 configuration.port = Int(CommandLine.arguments.dropFirst().first ?? "8080") ?? 8080
+if let loops = Int(CommandLine.arguments.count > 3 ? CommandLine.arguments[3] : "") { configuration.loopCount = loops }
 let mode = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "immediate"
 let body = Array("{\"status\":\"ok\"}".utf8)
 let router = Router()

@@ -97,36 +97,54 @@ public final class Router {
         fileprivate let root: Node
 
         public func route(_ head: HTTPRequestHead) -> HTTPRoute {
-            var parameters: [String: String] = [:]
-            var node = root
+            let path = Router.path(of: head)
+            guard path.first == "/" else { return HTTPRoute(handler: Router.notFound) }
             var values: [Substring] = []
-            var path = Substring(head.path)
-            if path == "*" { return HTTPRoute(handler: Router.notFound) }
-            path = path.dropFirst()  // the leading "/"
-            while true {
-                let end = path.firstIndex(of: "/") ?? path.endIndex
-                let segment = path[..<end]
-                if let literal = node.literals[segment] {
-                    node = literal
-                } else if let parameter = node.parameter, !segment.isEmpty {
-                    values.append(segment)
-                    node = parameter
-                } else {
-                    return HTTPRoute(handler: Router.notFound)
-                }
-                guard end < path.endIndex else { break }
-                path = path[path.index(after: end)...]
+            guard let node = Self.match(root, path.dropFirst(), &values) else {
+                return HTTPRoute(handler: Router.notFound)
             }
             guard let endpoint = node.endpoints[head.method] ?? (head.method == .head ? node.endpoints[.get] : nil)
             else {
-                if node.endpoints.isEmpty { return HTTPRoute(handler: Router.notFound) }
                 return HTTPRoute(handler: Router.methodNotAllowed(node.allowHeader))
             }
+            var parameters: [String: String] = [:]
             for (name, value) in zip(endpoint.parameterNames, values) {
                 parameters[name] = Router.percentDecoded(value)
             }
             return HTTPRoute(handler: endpoint.handler, pathParameters: parameters, bodyLimit: endpoint.bodyLimit)
         }
+
+        /// The node whose pattern matches `path` (the part after a "/"), literal segments before
+        /// parameters, backtracking when a literal leads nowhere. Only nodes with endpoints match.
+        private static func match(_ node: Node, _ path: Substring, _ values: inout [Substring]) -> Node? {
+            let end = path.firstIndex(of: "/") ?? path.endIndex
+            let segment = path[..<end]
+            let rest: Substring? = end < path.endIndex ? path[path.index(after: end)...] : nil
+            if let literal = node.literals[segment] {
+                if let rest {
+                    if let found = match(literal, rest, &values) { return found }
+                } else if !literal.endpoints.isEmpty {
+                    return literal
+                }
+            }
+            guard let parameter = node.parameter, !segment.isEmpty else { return nil }
+            values.append(segment)
+            if let rest {
+                if let found = match(parameter, rest, &values) { return found }
+            } else if !parameter.endpoints.isEmpty {
+                return parameter
+            }
+            values.removeLast()
+            return nil
+        }
+    }
+
+    /// The path of the target without allocating for the usual origin-form ("/a/b?c").
+    static func path(of head: HTTPRequestHead) -> Substring {
+        let target = head.target
+        guard target.utf8.first == UInt8(ascii: "/") else { return Substring(head.path) }
+        guard let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
+        return target[..<question]
     }
 
     fileprivate struct Endpoint: Sendable {
