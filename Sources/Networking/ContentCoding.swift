@@ -114,7 +114,8 @@ enum ResponseCompression {
     static func isCompressible(_ contentType: String) -> Bool {
         let type = contentType.prefix { $0 != ";" }.lowercased()
         if type.hasPrefix("text/") { return true }
-        for marker in ["json", "xml", "javascript", "csv", "yaml", "x-www-form-urlencoded"] where type.contains(marker) {
+        for marker in ["json", "xml", "javascript", "csv", "yaml", "x-www-form-urlencoded"] where type.contains(marker)
+        {
             return true
         }
         return false
@@ -142,7 +143,7 @@ enum ResponseCompression {
 }
 
 extension Substring {
-    fileprivate func trimmingCharacters(in characters: String) -> String {
+    func trimmingCharacters(in characters: String) -> String {
         var slice = self
         while let first = slice.first, characters.contains(first) { slice = slice.dropFirst() }
         while let last = slice.last, characters.contains(last) { slice = slice.dropLast() }

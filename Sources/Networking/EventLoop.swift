@@ -61,7 +61,8 @@ public final class EventLoop: @unchecked Sendable {
             throw error
         }
         do {
-            try Syscall.epollControl(epollFD, EPOLL_CTL_ADD, wakeFD, events: EPOLLIN.rawValue, data: UInt64(UInt32(wakeFD)))
+            try Syscall.epollControl(
+                epollFD, EPOLL_CTL_ADD, wakeFD, events: EPOLLIN.rawValue, data: UInt64(UInt32(wakeFD)))
         } catch {
             Syscall.close(epollFD)
             Syscall.close(wakeFD)
@@ -149,7 +150,8 @@ public final class EventLoop: @unchecked Sendable {
         let slot = Int(fd)
         if slot >= registrations.count {
             registrations.append(
-                contentsOf: repeatElement(Registration(), count: max(slot + 1, registrations.count * 2) - registrations.count))
+                contentsOf: repeatElement(
+                    Registration(), count: max(slot + 1, registrations.count * 2) - registrations.count))
         }
         let generation = nextGeneration
         nextGeneration &+= 1

@@ -178,7 +178,8 @@ final class ServerCore: Sendable {
     }
 
     init(
-        configuration: HTTPServerConfiguration, responder: any HTTPResponder, errorRenderer: @escaping HTTPErrorRenderer,
+        configuration: HTTPServerConfiguration, responder: any HTTPResponder,
+        errorRenderer: @escaping HTTPErrorRenderer,
         logger: Logger?, group: EventLoopGroup
     ) {
         self.configuration = configuration

@@ -74,7 +74,9 @@ enum ResponseHeadEncoder {
             }
         }
         if extras.contentEncodingGzip { buffer.append(contentsOf: contentEncodingGzipLine) }
-        if let requestID = extras.requestID, !sawRequestID { appendLine(requestID.name, requestID.value, into: &buffer) }
+        if let requestID = extras.requestID, !sawRequestID {
+            appendLine(requestID.name, requestID.value, into: &buffer)
+        }
         if !sawDate { buffer.append(contentsOf: extras.dateLine) }
         if !sawServer, let serverLine = extras.serverLine { buffer.append(contentsOf: serverLine) }
         switch extras.framing {
@@ -99,7 +101,9 @@ enum ResponseHeadEncoder {
 
     /// `Server: name\r\n`, or nil when the name is unset or would not be a valid field value.
     static func serverLine(_ name: String?) -> [UInt8]? {
-        guard let name, !name.isEmpty, HTTPSerializer.isValid(HTTPField(name: "Server", value: name)) else { return nil }
+        guard let name, !name.isEmpty, HTTPSerializer.isValid(HTTPField(name: "Server", value: name)) else {
+            return nil
+        }
         return Array("Server: \(name)\r\n".utf8)
     }
 

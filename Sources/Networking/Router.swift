@@ -18,7 +18,8 @@ public struct HTTPHandler: Sendable {
     }
 
     /// A handler the event loop runs inline. `request.body.bufferedBytes` holds the whole body.
-    public static func immediate(_ handle: @escaping @Sendable (ServerRequest) throws -> ServerResponse) -> HTTPHandler {
+    public static func immediate(_ handle: @escaping @Sendable (ServerRequest) throws -> ServerResponse) -> HTTPHandler
+    {
         HTTPHandler(kind: .immediate(handle))
     }
 

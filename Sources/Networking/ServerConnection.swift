@@ -84,7 +84,6 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     /// A streamed response writer may run this far ahead of the socket.
     private static let outputHighWatermark = 64 * 1024
 
-
     init(fd: Int32, remoteAddress: SocketAddress, context: ServerLoopContext, tls: TLSConnection?) {
         self.fd = fd
         self.remoteAddress = remoteAddress
@@ -502,7 +501,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         let gzip = coding.gzip
         let vary = coding.vary
         let framing: ResponseHeadEncoder.Framing
-        var mustClose = response.headers.containsToken("close", in: "Connection")
+        var mustClose = Self.asksToClose(response.headers)
         if response.status.forbidsBody {
             framing = .none
         } else if let bytes = bodyBytes {
@@ -537,13 +536,28 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         afterWrite()
     }
 
+    /// `Connection: close` among the handler's fields (a quick length check first: this runs per response).
+    private static func asksToClose(_ fields: HTTPFields) -> Bool {
+        for field in fields where field.name.utf8.count == 10 && HTTPSyntax.equalsIgnoringCase(field.name, "Connection")
+        {
+            if field.value.split(separator: ",").contains(where: {
+                HTTPSyntax.equalsIgnoringCase($0.trimmingCharacters(in: " \t"), "close")
+            }) {
+                return true
+            }
+        }
+        return false
+    }
+
     private func sendStreamPart(_ bytes: [UInt8], _ number: UInt64) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             loop.execute { [self] in self.writeStreamPart(bytes, number, continuation) }
         }
     }
 
-    private func writeStreamPart(_ bytes: [UInt8], _ number: UInt64, _ continuation: CheckedContinuation<Void, any Error>) {
+    private func writeStreamPart(
+        _ bytes: [UInt8], _ number: UInt64, _ continuation: CheckedContinuation<Void, any Error>
+    ) {
         guard !closed, let current = exchange, current.number == number, machine.phase == .writingResponse else {
             continuation.resume(throwing: HTTPError(.serviceUnavailable, "The connection is closed."))
             return

@@ -42,7 +42,8 @@ public struct ResponseBody: Sendable {
     /// `write` suspends while the client is behind, so a producer never runs ahead of the network by
     /// more than a small buffer. If `produce` throws, the connection is closed without the final chunk,
     /// so the client sees a truncated body rather than a complete-looking one.
-    public static func stream(_ produce: @escaping @Sendable (ResponseBodyWriter) async throws -> Void) -> ResponseBody {
+    public static func stream(_ produce: @escaping @Sendable (ResponseBodyWriter) async throws -> Void) -> ResponseBody
+    {
         ResponseBody(storage: .stream(produce))
     }
 

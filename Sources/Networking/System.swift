@@ -149,10 +149,14 @@ enum Syscall {
         _ = try plain("epoll_ctl") { Int(epoll_ctl(epollFD, operation, fd, &event)) }
     }
 
-    static func epollWait(_ epollFD: Int32, _ events: UnsafeMutableBufferPointer<epoll_event>, timeoutMilliseconds: Int32)
+    static func epollWait(
+        _ epollFD: Int32, _ events: UnsafeMutableBufferPointer<epoll_event>, timeoutMilliseconds: Int32
+    )
         throws(IOError) -> Int
     {
-        switch try retrying("epoll_wait", { Int(epoll_wait(epollFD, events.baseAddress, Int32(events.count), timeoutMilliseconds)) }) {
+        switch try retrying(
+            "epoll_wait", { Int(epoll_wait(epollFD, events.baseAddress, Int32(events.count), timeoutMilliseconds)) })
+        {
         case .processed(let count): return count
         case .wouldBlock: return 0
         }

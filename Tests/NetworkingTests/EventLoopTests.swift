@@ -92,7 +92,9 @@ import Testing
                     continuation.resume()
                 }
                 loop.scheduleTimer(after: .milliseconds(20)) { fired.withLock { $0.append("early") } }
-                let cancelled = loop.scheduleTimer(after: .milliseconds(40)) { fired.withLock { $0.append("cancelled") } }
+                let cancelled = loop.scheduleTimer(after: .milliseconds(40)) {
+                    fired.withLock { $0.append("cancelled") }
+                }
                 cancelled.cancel()
             }
         }
@@ -179,7 +181,9 @@ import Testing
     }
 
     @Test func dateHeaderIsIMFFixdate() {
-        #expect(String(decoding: HTTPDateCache.format(784_111_777), as: UTF8.self) == "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n")
+        #expect(
+            String(decoding: HTTPDateCache.format(784_111_777), as: UTF8.self)
+                == "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n")
         #expect(String(decoding: HTTPDateCache.format(0), as: UTF8.self) == "Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n")
     }
 }

@@ -34,7 +34,9 @@ import Testing
     @Test func keepAliveRequestCycle() {
         var machine = Machine()
         _ = machine.connectionOpened()
-        #expect(machine.headReceived(keepAlive: true, expectsContinue: false) == .startHandler(readBody: true, timeout: .bodyIdle))
+        #expect(
+            machine.headReceived(keepAlive: true, expectsContinue: false)
+                == .startHandler(readBody: true, timeout: .bodyIdle))
         #expect(machine.phase == .readingBody)
         #expect(machine.bodyReceived(bufferFull: false) == .setTimeout(.bodyIdle))
         #expect(machine.requestEnded() == .stopReading(timeout: nil))
@@ -45,7 +47,9 @@ import Testing
         #expect(machine.phase == .keepAliveIdle)
         // A second request on the same connection.
         #expect(machine.bytesArrived() == .setTimeout(.head))
-        #expect(machine.headReceived(keepAlive: true, expectsContinue: false) == .startHandler(readBody: true, timeout: .bodyIdle))
+        #expect(
+            machine.headReceived(keepAlive: true, expectsContinue: false)
+                == .startHandler(readBody: true, timeout: .bodyIdle))
     }
 
     @Test func nonKeepAliveRequestClosesAfterTheResponse() {
@@ -64,7 +68,9 @@ import Testing
     @Test func continueIsSentOnlyWhenTheHandlerAsks() {
         var machine = Machine()
         _ = machine.connectionOpened()
-        #expect(machine.headReceived(keepAlive: true, expectsContinue: true) == .startHandler(readBody: false, timeout: nil))
+        #expect(
+            machine.headReceived(keepAlive: true, expectsContinue: true) == .startHandler(readBody: false, timeout: nil)
+        )
         #expect(machine.phase == .readingBody)
         #expect(machine.bodyDemanded() == .sendContinueAndRead(timeout: .bodyIdle))
         // Flushing the interim response keeps waiting for the body.
@@ -131,7 +137,8 @@ import Testing
 
     @Test func parseErrorInTheBodyWhileTheHandlerRunsIsAnswered() {
         var machine = machineWithRequest(bodyComplete: false)
-        #expect(machine.parseFailed(.badRequest, message: "bad chunk") == .writeError(.badRequest, message: "bad chunk"))
+        #expect(
+            machine.parseFailed(.badRequest, message: "bad chunk") == .writeError(.badRequest, message: "bad chunk"))
         // The handler's late answer is dropped.
         #expect(machine.responseStarted(complete: true) == .none)
     }

@@ -12,9 +12,12 @@ import Testing
             let body = try await request.body.collect(upTo: 1 << 20)
             return ServerResponse(status: .ok, contentType: "application/octet-stream", body: body)
         }
-        router.add(.post, "/echo-immediate", HTTPHandler.immediate { request in
-            ServerResponse(status: .ok, contentType: "application/octet-stream", body: request.body.bufferedBytes ?? [])
-        })
+        router.add(
+            .post, "/echo-immediate",
+            HTTPHandler.immediate { request in
+                ServerResponse(
+                    status: .ok, contentType: "application/octet-stream", body: request.body.bufferedBytes ?? [])
+            })
         // Reads a large upload chunk by chunk, never holding it whole.
         router.add(.post, "/count", bodyLimit: 64 << 20) { request in
             var total = 0
@@ -49,7 +52,8 @@ import Testing
                 }
                 continuation.finish()
             }
-            return ServerResponse(status: .ok, headers: HTTPFields([("Content-Type", "text/plain")]), body: .stream(stream))
+            return ServerResponse(
+                status: .ok, headers: HTTPFields([("Content-Type", "text/plain")]), body: .stream(stream))
         }
         router.add(.get, "/broken-stream") { _ in
             ServerResponse(
@@ -150,7 +154,8 @@ import Testing
     @Test func handlerThatIgnoresAnExpectedBodyGetsNoContinueAndTheConnectionCloses() async throws {
         try await withServer(responder: Self.router()) { server in
             let client = try TestClient(port: server.port)
-            try client.send("POST /ignore-body HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n")
+            try client.send(
+                "POST /ignore-body HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n")
             let response = try client.readResponse()
             #expect(response.status == 202)
             #expect(response.headers["Connection"] == "close")

@@ -8,15 +8,20 @@ import Testing
 /// decoded with the route's limit applied to the decoded size.
 @Suite(.serialized) struct ServerCompressionTests {
     static let document = Array(
-        ("{\"items\":[" + (0..<200).map { "{\"id\":\($0),\"name\":\"item \($0)\"}" }.joined(separator: ",") + "]}").utf8)
+        ("{\"items\":[" + (0..<200).map { "{\"id\":\($0),\"name\":\"item \($0)\"}" }.joined(separator: ",") + "]}").utf8
+    )
 
     static func router() -> Router.Responder {
         let router = Router()
         router.add(.get, "/json") { _ in ServerResponse(status: .ok, contentType: "application/json", body: document) }
-        router.add(.get, "/json-now", HTTPHandler.immediate { _ in
-            ServerResponse(status: .ok, contentType: "application/problem+json; charset=utf-8", body: document)
-        })
-        router.add(.get, "/small") { _ in ServerResponse(status: .ok, contentType: "application/json", body: Array("{}".utf8)) }
+        router.add(
+            .get, "/json-now",
+            HTTPHandler.immediate { _ in
+                ServerResponse(status: .ok, contentType: "application/problem+json; charset=utf-8", body: document)
+            })
+        router.add(.get, "/small") { _ in
+            ServerResponse(status: .ok, contentType: "application/json", body: Array("{}".utf8))
+        }
         router.add(.get, "/png") { _ in ServerResponse(status: .ok, contentType: "image/png", body: document) }
         router.add(.get, "/encoded") { _ in
             ServerResponse(
@@ -34,10 +39,12 @@ import Testing
             let body = try await request.body.collect(upTo: 1 << 20)
             return text(.ok, "\(body.count) \(String(decoding: body.prefix(5), as: UTF8.self))")
         }
-        router.add(.post, "/upload-now", HTTPHandler.immediate { request in
-            let body = request.body.bufferedBytes ?? []
-            return text(.ok, "\(body.count) \(String(decoding: body.prefix(5), as: UTF8.self))")
-        })
+        router.add(
+            .post, "/upload-now",
+            HTTPHandler.immediate { request in
+                let body = request.body.bufferedBytes ?? []
+                return text(.ok, "\(body.count) \(String(decoding: body.prefix(5), as: UTF8.self))")
+            })
         return router.freeze()
     }
 
@@ -88,7 +95,7 @@ import Testing
     }
 
     @Test func compressionCanBeTurnedOff() async throws {
-        try await withServer({ $0.compression.enabled = false }, responder: Self.router()) { server in
+        try await withServer(testConfiguration { $0.compression.enabled = false }, responder: Self.router()) { server in
             let client = try TestClient(port: server.port)
             let response = try get(client, "/json", acceptEncoding: "gzip")
             #expect(response.headers["Content-Encoding"] == nil)
@@ -103,7 +110,9 @@ import Testing
             #expect(response.headers["Content-Encoding"] == "gzip")
             #expect(response.headers["Transfer-Encoding"] == "chunked")
             let expected = (0..<100).map { "{\"row\":\($0)}\n" }.joined()
-            #expect(String(decoding: try Gzip.decompress(response.body, maxOutputBytes: 1 << 20), as: UTF8.self) == expected)
+            #expect(
+                String(decoding: try Gzip.decompress(response.body, maxOutputBytes: 1 << 20), as: UTF8.self) == expected
+            )
             // Keep-alive still works after it.
             #expect(try get(client, "/small", acceptEncoding: nil).text == "{}")
         }
@@ -116,7 +125,8 @@ import Testing
             let compressed = Gzip.compress(original)
             for path in ["/upload", "/upload-now"] {
                 try client.send(
-                    "POST \(path) HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nContent-Length: \(compressed.count)\r\n\r\n")
+                    "POST \(path) HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nContent-Length: \(compressed.count)\r\n\r\n"
+                )
                 try client.send(compressed)
                 #expect(try client.readResponse().text == "\(original.count) hello", "\(path)")
             }
@@ -131,12 +141,14 @@ import Testing
             for path in ["/upload", "/upload-now"] {
                 let client = try TestClient(port: server.port)
                 try client.send(
-                    "POST \(path) HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nContent-Length: \(bomb.count)\r\n\r\n")
+                    "POST \(path) HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nContent-Length: \(bomb.count)\r\n\r\n"
+                )
                 try client.send(bomb)
                 #expect(try client.readResponse().status == 413, "\(path)")
             }
             let corrupt = try TestClient(port: server.port)
-            try corrupt.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nContent-Length: 10\r\n\r\n0123456789")
+            try corrupt.send(
+                "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\nContent-Length: 10\r\n\r\n0123456789")
             #expect(try corrupt.readResponse().status == 400)
         }
     }

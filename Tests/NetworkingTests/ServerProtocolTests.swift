@@ -155,10 +155,13 @@ import Testing
 
     @Test func handlerErrorsAreRenderedByTheErrorRenderer() async throws {
         let renderer: HTTPErrorRenderer = { status, message, requestID in
-            let json = "{\"error\":{\"code\":\"\(status.code)\",\"message\":\"\(message)\",\"id\":\"\(requestID ?? "")\"}}"
+            let json =
+                "{\"error\":{\"code\":\"\(status.code)\",\"message\":\"\(message)\",\"id\":\"\(requestID ?? "")\"}}"
             return ServerResponse(status: status, contentType: "application/json", body: Array(json.utf8))
         }
-        try await withServer({ $0.requestIDHeader = "X-Request-ID" }, responder: Self.router(), errorRenderer: renderer) {
+        try await withServer(
+            testConfiguration { $0.requestIDHeader = "X-Request-ID" }, responder: Self.router(), errorRenderer: renderer
+        ) {
             server in
             let client = try TestClient(port: server.port)
             try client.send("GET /teapot HTTP/1.1\r\nHost: t\r\nX-Request-ID: abc-123\r\n\r\n")
@@ -187,7 +190,8 @@ import Testing
     }
 
     @Test func serverHeaderAndInjectedHeaderValues() async throws {
-        try await withServer({ $0.serverName = "purview-gateway" }, responder: Self.router()) { server in
+        try await withServer(testConfiguration { $0.serverName = "purview-gateway" }, responder: Self.router()) {
+            server in
             let client = try TestClient(port: server.port)
             try client.send("GET /inject HTTP/1.1\r\nHost: t\r\n\r\n")
             let response = try client.readResponse()
@@ -208,13 +212,22 @@ import Testing
             "Content-Length with Transfer-Encoding",
             "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400
         ),
-        ("conflicting Content-Length", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400),
+        (
+            "conflicting Content-Length",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400
+        ),
         ("negative Content-Length", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400),
         ("Content-Length with a sign", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: +4\r\n\r\nabcd", 400),
         ("unknown transfer coding", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
-        ("chunked twice", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400),
+        (
+            "chunked twice", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+            400
+        ),
         // "identity" is no transfer coding (RFC 9112 §7): an unknown one is 501.
-        ("chunked then identity", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 501),
+        (
+            "chunked then identity", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+            501
+        ),
         ("Transfer-Encoding in HTTP/1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
         ("obsolete line folding", "GET /hello HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400),
         ("space before colon", "GET /hello HTTP/1.1\r\nHost : a\r\n\r\n", 400),
@@ -225,15 +238,24 @@ import Testing
         ("invalid target", "GET hello HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         ("HTTP/2.0", "GET /hello HTTP/2.0\r\nHost: a\r\n\r\n", 505),
         ("unknown expectation", "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: magic\r\nContent-Length: 1\r\n\r\nx", 417),
-        ("bad chunk size", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400),
-        ("chunk without CRLF", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n", 400),
-        ("unsupported content coding", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Encoding: br\r\nContent-Length: 1\r\n\r\nx", 415),
+        (
+            "bad chunk size",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400
+        ),
+        (
+            "chunk without CRLF",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n", 400
+        ),
+        (
+            "unsupported content coding",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Encoding: br\r\nContent-Length: 1\r\n\r\nx", 415
+        ),
     ]
 
     @Test(arguments: malformed.indices)
     func malformedRequestIsRejectedAndClosed(index: Int) async throws {
         let testCase = Self.malformed[index]
-        try await withServer({ $0.loopCount = 1 }, responder: Self.router()) { server in
+        try await withServer(testConfiguration { $0.loopCount = 1 }, responder: Self.router()) { server in
             let client = try TestClient(port: server.port)
             // A valid request first proves the rejection also ends a used connection.
             try client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -254,7 +276,8 @@ import Testing
             #expect(longTarget.waitForClose(timeout: .seconds(3)))
 
             let bigFields = try TestClient(port: server.port)
-            try bigFields.send("GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: " + String(repeating: "b", count: 70_000) + "\r\n\r\n")
+            try bigFields.send(
+                "GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: " + String(repeating: "b", count: 70_000) + "\r\n\r\n")
             #expect(try bigFields.readResponse().status == 431)
             #expect(bigFields.waitForClose(timeout: .seconds(3)))
 

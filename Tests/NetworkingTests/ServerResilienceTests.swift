@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func slowlorisIsCutAtTheHeadTimeoutWhileOthersAreServed() async throws {
-        try await withServer({ $0.timeouts.head = .seconds(1) }, responder: Self.router()) { server in
+        try await withServer(testConfiguration { $0.timeouts.head = .seconds(1) }, responder: Self.router()) { server in
             let slow = try TestClient(port: server.port)
             slow.setReceiveTimeout(.milliseconds(150))
             let request = Array("GET /hello HTTP/1.1\r\nHost: slow\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n".utf8)
@@ -56,7 +56,9 @@ import Testing
     }
 
     @Test func idleKeepAliveConnectionIsClosed() async throws {
-        try await withServer({ $0.timeouts.keepAliveIdle = .milliseconds(300) }, responder: Self.router()) { server in
+        try await withServer(
+            testConfiguration { $0.timeouts.keepAliveIdle = .milliseconds(300) }, responder: Self.router()
+        ) { server in
             let client = try TestClient(port: server.port)
             try client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try client.readResponse().status == 200)
@@ -67,7 +69,8 @@ import Testing
     }
 
     @Test func stalledBodyIsAnswered408() async throws {
-        try await withServer({ $0.timeouts.bodyIdle = .milliseconds(300) }, responder: Self.router()) { server in
+        try await withServer(testConfiguration { $0.timeouts.bodyIdle = .milliseconds(300) }, responder: Self.router())
+        { server in
             let client = try TestClient(port: server.port)
             try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
             let response = try client.readResponse()
@@ -77,7 +80,7 @@ import Testing
     }
 
     @Test func connectionsOverTheLimitWaitUntilOneCloses() async throws {
-        try await withServer({ $0.maxConnections = 4 }, responder: Self.router()) { server in
+        try await withServer(testConfiguration { $0.maxConnections = 4 }, responder: Self.router()) { server in
             var clients: [TestClient] = []
             for _ in 0..<4 {
                 let client = try TestClient(port: server.port)
@@ -116,7 +119,9 @@ import Testing
                     }
                 })
         }
-        try await withServer({ $0.timeouts.writeStall = .milliseconds(500) }, responder: router.freeze()) { server in
+        try await withServer(
+            testConfiguration { $0.timeouts.writeStall = .milliseconds(500) }, responder: router.freeze()
+        ) { server in
             let client = try TestClient(port: server.port)
             try client.send("GET /firehose HTTP/1.1\r\nHost: t\r\n\r\n")
             // Read nothing; wait for the stall timeout to end the producer.

@@ -10,7 +10,8 @@ import Testing
         router.add(.get, "/hello", HTTPHandler.immediate { _ in text(.ok, "hello over tls") })
         router.add(.post, "/echo") { request in
             ServerResponse(
-                status: .ok, contentType: "application/octet-stream", body: try await request.body.collect(upTo: 4 << 20))
+                status: .ok, contentType: "application/octet-stream",
+                body: try await request.body.collect(upTo: 4 << 20))
         }
         router.add(.get, "/stream") { _ in
             ServerResponse(
@@ -22,15 +23,26 @@ import Testing
         return router.freeze()
     }
 
+    /// Which of the test certificates the server presents.
+    enum Certificate {
+        /// Signed by the test root CA.
+        case leaf
+        /// Self-signed (`openssl req -x509`).
+        case selfSigned
+    }
+
     private func withTLSServer(
-        certificate: (TLSTestCertificates) -> (String, String) = { ($0.leafCertificate, $0.leafKey) },
+        certificate: Certificate = .leaf,
         _ body: @escaping @Sendable (HTTPServer, TLSTestCertificates) throws -> Void
     ) async throws {
         // Generated once per process by running `openssl req`: wait for it on a thread of our own.
         let certificates = try await blocking { try TLSTestCertificates.get() }
-        let (certificatePath, keyPath) = certificate(certificates)
+        let (certificatePath, keyPath) =
+            certificate == .leaf
+            ? (certificates.leafCertificate, certificates.leafKey)
+            : (certificates.selfSignedCertificate, certificates.selfSignedKey)
         let context = try certificates.serverContext(certificate: certificatePath, key: keyPath)
-        try await withServer({ $0.tls = context }, responder: Self.router()) { server in
+        try await withServer(testConfiguration { $0.tls = context }, responder: Self.router()) { server in
             try body(server, certificates)
         }
     }
@@ -65,7 +77,7 @@ import Testing
     }
 
     @Test func curlTrustsTheSelfSignedCertificate() async throws {
-        try await withTLSServer(certificate: { ($0.selfSignedCertificate, $0.selfSignedKey) }) { server, certificates in
+        try await withTLSServer(certificate: .selfSigned) { server, certificates in
             let result = try tlsRunProcess(
                 "/usr/bin/env",
                 [

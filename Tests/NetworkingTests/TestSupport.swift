@@ -76,7 +76,9 @@ final class TestClient: @unchecked Sendable {
     private func sendRaw(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = bytes[offset...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard written > 0 else { throw Failure(description: "send: errno \(errno)") }
             offset += written
         }
@@ -180,16 +182,21 @@ func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
     }
 }
 
+/// The tests' server configuration: port 0, two loops, then whatever `configure` changes.
+func testConfiguration(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in }) -> HTTPServerConfiguration {
+    var configuration = HTTPServerConfiguration()
+    configuration.loopCount = 2
+    configure(&configuration)
+    return configuration
+}
+
 /// Starts a server on 127.0.0.1:0, runs `body` with its port off the cooperative pool, then shuts down.
 func withServer(
-    _ configure: (inout HTTPServerConfiguration) -> Void = { _ in },
+    _ configuration: HTTPServerConfiguration = testConfiguration(),
     responder: some HTTPResponder,
     errorRenderer: @escaping HTTPErrorRenderer = plainTextErrorRenderer,
     _ body: @escaping @Sendable (HTTPServer) throws -> Void
 ) async throws {
-    var configuration = HTTPServerConfiguration()
-    configuration.loopCount = 2
-    configure(&configuration)
     let server = HTTPServer(configuration: configuration, responder: responder, errorRenderer: errorRenderer)
     try server.start()
     do {
