@@ -43,7 +43,7 @@ let package = Package(
             swiftSettings: strict),
 
         // The gateway.
-        .target(name: "GatewayCore", dependencies: ["PurviewWorkflow", "Observability"], swiftSettings: strict),
+        .target(name: "GatewayCore", dependencies: ["PurviewWorkflow", "Crypto", "Observability"], swiftSettings: strict),
         .target(
             name: "GatewayStorage", dependencies: ["GatewayCore", "SQLite", "CPostgres"], swiftSettings: strict),
         .target(
