@@ -72,6 +72,8 @@ private let context = EvaluationContext(
         ("@runInput()['missing']", "The property 'missing' doesn't exist"),
         ("@greater('a', 1)", "cannot compare"),
         ("@runInput()['term'][0]", "cannot be indexed"),
+        ("@runInput()['term']['experts'][100000000000000000000000000000]", "is out of range"),
+        ("@runInput()['term']['experts'][0.5]", "is out of range"),
     ])
     func reportsRuntimeErrors(_ source: String, _ fragment: String) {
         #expect {

@@ -104,6 +104,10 @@ private struct Scenario {
             caller: People.admin)
         #expect(second.value.compactMap { $0["id"]?.stringValue } == [scenario.runs[2]])
         #expect(second.continuationToken == nil)
+        let everything = try scenario.engine.listWorkflowRuns(
+            WorkflowRunListQuery(queryItems: [("maxpagesize", String(Int.max))]), caller: People.admin)
+        #expect(everything.value.count == 3)
+        #expect(everything.continuationToken == nil)
         let bad = emulatorError {
             _ = try scenario.engine.listWorkflowRuns(
                 WorkflowRunListQuery(queryItems: [("continuationToken", "x")]), caller: People.admin)

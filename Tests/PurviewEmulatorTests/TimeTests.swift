@@ -54,8 +54,23 @@ import Testing
         #expect(SettingsDuration(["Month": ["number": 1]]) == SettingsDuration(number: 1, unit: .month))
     }
 
-    @Test(arguments: ["day", "0 days", "-1 day", "1 fortnight", "1  ", "one day"])
+    @Test(arguments: ["day", "0 days", "-1 day", "1 fortnight", "1  ", "one day", "101 years", "99999999999999 days"])
     func rejectsOthers(_ text: String) {
         #expect(SettingsDuration(.string(text)) == nil)
+    }
+}
+
+@Suite struct EngineTime {
+    @Test func advanceIgnoresNonsenseAndIsBounded() {
+        var engine = makeEngine()
+        let start = engine.now
+        engine.advance(seconds: -5)
+        engine.advance(seconds: .nan)
+        engine.advance(seconds: .infinity)
+        #expect(engine.now == start)
+        engine.advance(seconds: 86_400)
+        #expect(engine.now == start.adding(seconds: 86_400))
+        for _ in 0..<5 { engine.advance(seconds: 1e30) }
+        #expect(engine.now == start.adding(seconds: 100 * 365 * 86_400))
     }
 }

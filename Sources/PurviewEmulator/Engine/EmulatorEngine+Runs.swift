@@ -434,7 +434,7 @@ extension EmulatorEngine {
             }
             start = offset
         }
-        guard let maxPageSize, start + maxPageSize < items.count else {
+        guard let maxPageSize, maxPageSize < items.count - start else {
             return EmulatorPage(value: Array(items[start...]))
         }
         let end = start + maxPageSize

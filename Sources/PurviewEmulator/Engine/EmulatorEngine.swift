@@ -101,11 +101,19 @@ public struct EmulatorEngine: Sendable {
     }
 
     /// Moves the emulator's time forward and fires the reminders and expiries now due.
+    /// Negative or non-finite amounts are ignored; the emulator's time runs at most a century ahead of
+    /// the clock (so that timestamps plus the longest reminder or expiry period stay within Int64).
     public mutating func advance(seconds: Double) {
-        precondition(seconds >= 0 && seconds.isFinite, "time only moves forward")
-        state.timeOffsetNanoseconds += Int64((seconds * 1_000_000_000).rounded())
+        if seconds > 0, seconds.isFinite {
+            let bounded = min(seconds, Self.century)
+            let total = state.timeOffsetNanoseconds.addingReportingOverflow(Int64((bounded * 1_000_000_000).rounded()))
+            state.timeOffsetNanoseconds = min(total.overflow ? Int64.max : total.partialValue, Self.maximumOffset)
+        }
         tick()
     }
+
+    private static let century: Double = 100 * 365 * 86_400
+    private static let maximumOffset = Int64(century) * 1_000_000_000
 
     /// Fires due reminders and expiries. Every API method calls it first; call it on a timer to
     /// have reminder emails appear without traffic.

@@ -198,8 +198,7 @@ extension EvaluationContext {
             throw ExpressionEvaluationError(
                 message: "The property '\(name)' doesn't exist; available properties are \(available).")
         case (.array(let items), .number(let number)):
-            let index = Int(number)
-            guard Double(index) == number, items.indices.contains(index) else {
+            guard let index = Int(exactly: number), items.indices.contains(index) else {
                 if optional { return .null }
                 throw ExpressionEvaluationError(message: "The index \(numberText(number)) is out of range.")
             }

@@ -161,16 +161,20 @@ struct SettingsDuration: Sendable, Hashable {
         switch value {
         case .string(let text):
             let parts = text.split(separator: " ", omittingEmptySubsequences: true)
-            guard parts.count == 2, let number = Int(parts[0]), number > 0 else { return nil }
+            guard parts.count == 2, let number = Int(parts[0]), number > 0,
+                Int64(number) <= Self.maximumSeconds / Unit.minute.seconds
+            else { return nil }
             var unitText = parts[1].lowercased()
             if unitText.hasSuffix("s") { unitText.removeLast() }
             guard let unit = Unit.allCases.first(where: { $0.rawValue.lowercased() == unitText }) else { return nil }
+            guard Int64(number) * unit.seconds <= Self.maximumSeconds else { return nil }
             self.number = number
             self.unit = unit
         case .object(let object):
             guard object.count == 1, let key = object.keys.first,
                 let unit = Unit.allCases.first(where: { $0.rawValue.lowercased() == key.lowercased() }),
-                let number = object[key]?["number"]?.intValue, number > 0
+                let number = object[key]?["number"]?.intValue, number > 0,
+                Int64(number) <= Self.maximumSeconds / unit.seconds
             else { return nil }
             self.number = number
             self.unit = unit
@@ -178,6 +182,9 @@ struct SettingsDuration: Sendable, Hashable {
             return nil
         }
     }
+
+    /// The longest accepted period: a century, which keeps every time computation far from overflow.
+    static let maximumSeconds: Int64 = 100 * 365 * 86_400
 
     init(number: Int, unit: Unit) {
         self.number = number
