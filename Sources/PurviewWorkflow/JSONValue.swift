@@ -30,6 +30,22 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
 
+    public mutating func reserveCapacity(_ minimumCapacity: Int) {
+        keys.reserveCapacity(minimumCapacity)
+        storage.reserveCapacity(minimumCapacity)
+    }
+
+    /// The values in key order.
+    public var values: [JSONValue] { keys.map { storage[$0]! } }
+
+    /// Removes a key, returning its value.
+    @discardableResult
+    public mutating func removeValue(forKey key: String) -> JSONValue? {
+        let old = storage[key]
+        self[key] = nil
+        return old
+    }
+
     public subscript(key: String) -> JSONValue? {
         get { storage[key] }
         set {
@@ -82,8 +98,8 @@ extension JSONValue {
     }
 
     public var intValue: Int? {
-        guard case .number(let value) = self, value.rounded() == value, abs(value) < 9.0e15 else { return nil }
-        return Int(value)
+        guard case .number(let value) = self, abs(value) < 9.0e15 else { return nil }
+        return Int(exactly: value)
     }
 
     public var arrayValue: [JSONValue]? {
