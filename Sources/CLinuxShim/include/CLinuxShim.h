@@ -14,9 +14,12 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <pthread.h>
 
 /* accept4 is a GNU extension that Glibc's Swift overlay does not export. */
 int cshim_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 /* errno through a function: Swift cannot read the thread-local macro directly everywhere. */
 int cshim_errno(void);
+/* pthread_setname_np is a GNU extension too; names longer than 15 bytes are cut. */
+int cshim_pthread_setname(pthread_t thread, const char *name);
 #endif
