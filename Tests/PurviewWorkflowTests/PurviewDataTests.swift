@@ -474,7 +474,7 @@ extension ReassignCommand: KeyFieldChecked {
 
         let shared = base.appendingPathComponent("shared/purview")
         try FileManager.default.createDirectory(at: shared, withIntermediateDirectories: true)
-        #expect(purviewDataDirectory(filePath: clone)?.standardizedFileURL == shared.standardizedFileURL)
-        #expect(purviewDataDirectory(filePath: worktree)?.standardizedFileURL == shared.standardizedFileURL)
+        #expect(purviewDataDirectory(filePath: clone)?.standardizedFileURL.path == shared.standardizedFileURL.path)
+        #expect(purviewDataDirectory(filePath: worktree)?.standardizedFileURL.path == shared.standardizedFileURL.path)
     }
 }
