@@ -175,9 +175,15 @@ private struct JSONTextParser {
         case Byte.openBracket: return try parseArray()
         case Byte.quote: return .string(try parseString())
         case Byte.minus, Byte.zero...Byte.nine: return .number(try parseNumber())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case Byte.slash:
             throw error(.unexpectedCharacter, "comments are not allowed", at: index)
         default:
@@ -458,12 +464,20 @@ private struct JSONTextParser {
         var secondRange: ClosedRange<UInt8> = 0x80...0xBF
         switch lead {
         case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; secondRange = 0xA0...0xBF
+        case 0xE0:
+            length = 3
+            secondRange = 0xA0...0xBF
         case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; secondRange = 0x80...0x9F
-        case 0xF0: length = 4; secondRange = 0x90...0xBF
+        case 0xED:
+            length = 3
+            secondRange = 0x80...0x9F
+        case 0xF0:
+            length = 4
+            secondRange = 0x90...0xBF
         case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; secondRange = 0x80...0x8F
+        case 0xF4:
+            length = 4
+            secondRange = 0x80...0x8F
         default:
             throw error(.invalidUnicode, "invalid UTF-8 byte 0x\(hex(lead)) in string", at: start)
         }
@@ -554,7 +568,8 @@ private struct JSONTextParser {
             }
             guard i < count, isDigit(bytes[i]) else {
                 if i >= count {
-                    throw error(.unexpectedEndOfInput, "unexpected end of input, expected a digit in the exponent", at: i)
+                    throw error(
+                        .unexpectedEndOfInput, "unexpected end of input, expected a digit in the exponent", at: i)
                 }
                 throw error(.invalidNumber, "expected a digit in the exponent", at: i)
             }

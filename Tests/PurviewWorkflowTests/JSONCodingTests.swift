@@ -1,7 +1,6 @@
 import Foundation
-import Testing
-
 import PurviewWorkflow
+import Testing
 
 @Suite struct JSONCodingTests {
     struct Sample: Codable, Equatable {
@@ -24,7 +23,10 @@ import PurviewWorkflow
 
     @Test func roundTripsThroughJSONValue() throws {
         let encoded = try JSONValueEncoder().encodeToJSONValue(sample)
-        #expect(encoded.objectValue?.keys == ["name", "flag", "count", "small", "ratio", "single", "list", "nested", "free"])
+        #expect(
+            encoded.objectValue?.keys == [
+                "name", "flag", "count", "small", "ratio", "single", "list", "nested", "free",
+            ])
         #expect(encoded["free"]?.objectValue?.keys == ["z", "a"])
         let decoded = try JSONValueDecoder().decode(Sample.self, from: encoded)
         #expect(decoded == sample)

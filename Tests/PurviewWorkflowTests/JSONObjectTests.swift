@@ -1,6 +1,5 @@
-import Testing
-
 import PurviewWorkflow
+import Testing
 
 @Suite struct JSONObjectTests {
     @Test func keepsInsertionOrderAndReplacesInPlace() {

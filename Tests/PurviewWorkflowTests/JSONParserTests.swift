@@ -67,11 +67,17 @@ import Testing
         let column: Int
         let messageContains: String
 
-        init(_ text: String, _ code: JSONParseError.Code, offset: Int, line: Int = 1, column: Int? = nil, _ message: String) {
+        init(
+            _ text: String, _ code: JSONParseError.Code, offset: Int, line: Int = 1, column: Int? = nil,
+            _ message: String
+        ) {
             self.init(bytes: Array(text.utf8), code, offset: offset, line: line, column: column, message)
         }
 
-        init(bytes: [UInt8], _ code: JSONParseError.Code, offset: Int, line: Int = 1, column: Int? = nil, _ message: String) {
+        init(
+            bytes: [UInt8], _ code: JSONParseError.Code, offset: Int, line: Int = 1, column: Int? = nil,
+            _ message: String
+        ) {
             self.bytes = bytes
             self.code = code
             self.offset = offset
@@ -89,7 +95,9 @@ import Testing
         InvalidCase("[1,]", .unexpectedCharacter, offset: 3, "trailing comma"),
         InvalidCase(#"{"a":1,}"#, .unexpectedCharacter, offset: 7, "trailing comma"),
         InvalidCase(#"{"a" 1}"#, .unexpectedCharacter, offset: 5, "expected ':' after object key"),
-        InvalidCase("{\n  \"a\": 1\n  \"b\": 2\n}", .unexpectedCharacter, offset: 13, line: 3, column: 3, "expected ',' or '}' after object member"),
+        InvalidCase(
+            "{\n  \"a\": 1\n  \"b\": 2\n}", .unexpectedCharacter, offset: 13, line: 3, column: 3,
+            "expected ',' or '}' after object member"),
         InvalidCase("[1 2]", .unexpectedCharacter, offset: 3, "expected ',' or ']' after array element"),
         InvalidCase("{1:2}", .unexpectedCharacter, offset: 1, "expected a string key"),
         InvalidCase("{'a':1}", .unexpectedCharacter, offset: 1, "expected a string key"),
@@ -194,7 +202,9 @@ import Testing
         }
 
         let objects = String(repeating: #"{"a":"#, count: 3) + "1" + String(repeating: "}", count: 3)
-        #expect(throws: JSONParseError.self) { try JSONValue(parsing: objects, options: JSONParsingOptions(maximumDepth: 2)) }
+        #expect(throws: JSONParseError.self) {
+            try JSONValue(parsing: objects, options: JSONParsingOptions(maximumDepth: 2))
+        }
         #expect(try JSONValue(parsing: objects, options: JSONParsingOptions(maximumDepth: 3))["a"]?["a"]?["a"] == 1)
     }
 
@@ -233,7 +243,9 @@ import Testing
             for _ in 1..<integerDigits { text += String(Int.random(in: 0...9, using: &generator)) }
             if Bool.random(using: &generator) {
                 text += "."
-                for _ in 0..<Int.random(in: 1...20, using: &generator) { text += String(Int.random(in: 0...9, using: &generator)) }
+                for _ in 0..<Int.random(in: 1...20, using: &generator) {
+                    text += String(Int.random(in: 0...9, using: &generator))
+                }
             }
             if Bool.random(using: &generator) {
                 text += ["e", "E", "e+", "e-", "E-"].randomElement(using: &generator)!

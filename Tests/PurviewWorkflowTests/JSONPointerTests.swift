@@ -1,6 +1,5 @@
-import Testing
-
 import PurviewWorkflow
+import Testing
 
 @Suite struct JSONPointerTests {
     /// The example document of RFC 6901, section 5.

@@ -1,7 +1,6 @@
 import Foundation
-import Testing
-
 import PurviewWorkflow
+import Testing
 
 @Suite struct JSONSerializerTests {
     static let numbers: [(Double, String)] = [
@@ -76,9 +75,13 @@ import PurviewWorkflow
 
     @Test func prettyOutputIndentsByTwoSpaces() {
         let value: JSONValue = ["a": [1, 2], "b": [:], "c": []]
-        #expect(value.serializedString(options: .prettyPrinted) == "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {},\n  \"c\": []\n}")
+        #expect(
+            value.serializedString(options: .prettyPrinted)
+                == "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {},\n  \"c\": []\n}")
         let sorted: JSONValue = ["z": 1, "y": ["x": nil]]
-        #expect(sorted.serializedString(options: [.prettyPrinted, .sortedKeys]) == "{\n  \"y\": {\n    \"x\": null\n  },\n  \"z\": 1\n}")
+        #expect(
+            sorted.serializedString(options: [.prettyPrinted, .sortedKeys])
+                == "{\n  \"y\": {\n    \"x\": null\n  },\n  \"z\": 1\n}")
     }
 
     @Test func writeAppendsToExistingOutput() {

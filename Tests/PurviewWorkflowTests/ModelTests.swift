@@ -1,7 +1,6 @@
 import Foundation
-import Testing
-
 import PurviewWorkflow
+import Testing
 
 @Suite struct ModelTests {
     let decoder = JSONValueDecoder()
@@ -38,9 +37,10 @@ import PurviewWorkflow
     }
 
     @Test func wireEnumsListTheirKnownValues() {
-        #expect(RunStatus.knownValues.map(\.rawValue) == [
-            "NotStarted", "InProgress", "Failed", "Completed", "Canceling", "CancellationFailed", "Canceled",
-        ])
+        #expect(
+            RunStatus.knownValues.map(\.rawValue) == [
+                "NotStarted", "InProgress", "Failed", "Completed", "Canceling", "CancellationFailed", "Canceled",
+            ])
         #expect(TriggerType.knownValues.count == 6)
         #expect(OperationType.knownValues.count == 6)
         #expect(TaskStatus.knownValues.count == 7)
@@ -97,12 +97,17 @@ import PurviewWorkflow
         #expect(seed.effectiveStatus == .canceled)
         let simple = try decoder.decode(
             WorkflowTask.self,
-            from: #"{"type":"SimpleTask","id":"t","taskDetail":{"taskBody":"b","assignedTo":["u"],"status":"InProgress"}}"#)
+            from:
+                #"{"type":"SimpleTask","id":"t","#
+                + #""taskDetail":{"taskBody":"b","assignedTo":["u"],"status":"InProgress"}}"#
+        )
         #expect(simple.effectiveStatus == .inProgress)
         #expect(simple.taskDetail?.changeHistory == [])
         #expect(
             try encodedString(simple)
-                == #"{"type":"SimpleTask","id":"t","taskDetail":{"taskBody":"b","assignedTo":["u"],"status":"InProgress","changeHistory":[]}}"#)
+                == #"{"type":"SimpleTask","id":"t","taskDetail":{"taskBody":"b","assignedTo":["u"],"#
+                + #""status":"InProgress","changeHistory":[]}}"#
+        )
     }
 
     @Test func pagesTreatEmptyNextLinksAsTheEnd() throws {
@@ -111,7 +116,8 @@ import PurviewWorkflow
             #expect(page.nextLink == nil)
             #expect(!page.hasNextPage)
         }
-        let more = try decoder.decode(Page<Workflow>.self, from: #"{"value":[],"nextLink":"https://h/workflow/workflows?x=1"}"#)
+        let more = try decoder.decode(
+            Page<Workflow>.self, from: #"{"value":[],"nextLink":"https://h/workflow/workflows?x=1"}"#)
         #expect(more.nextLink == "https://h/workflow/workflows?x=1")
         #expect(throws: DecodingError.self) { try decoder.decode(Page<Workflow>.self, from: #"{"nextLink":"x"}"#) }
         #expect(try encodedString(Page<String>(value: ["a"])) == #"{"value":["a"]}"#)
@@ -138,14 +144,20 @@ import PurviewWorkflow
     @Test func unknownFieldsAreIgnored() throws {
         let run = try decoder.decode(
             WorkflowRun.self,
-            from: #"{"id":"r","workflowId":"w","status":"Completed","future":{"x":[1]},"runPayload":{"type":"CreateTerm","extra":1}}"#)
+            from:
+                #"{"id":"r","workflowId":"w","status":"Completed","future":{"x":[1]},"#
+                + #""runPayload":{"type":"CreateTerm","extra":1}}"#
+        )
         #expect(run.status == .completed)
         #expect(run.runPayload?.type == .createTerm)
-        #expect(try encodedString(run) == #"{"id":"r","workflowId":"w","runPayload":{"type":"CreateTerm"},"status":"Completed"}"#)
+        #expect(
+            try encodedString(run)
+                == #"{"id":"r","workflowId":"w","runPayload":{"type":"CreateTerm"},"status":"Completed"}"#)
     }
 
     @Test func createCommandRequiresWhatTheServiceRequires() throws {
-        let full = #"{"name":"n","description":"","triggers":[{"type":"when_term_creation_is_requested"}],"isEnabled":true}"#
+        let full =
+            #"{"name":"n","description":"","triggers":[{"type":"when_term_creation_is_requested"}],"isEnabled":true}"#
         let command = try decoder.decode(WorkflowCreateOrUpdateCommand.self, from: full)
         #expect(command.actionDag == nil)
         for missing in ["name", "description", "triggers", "isEnabled"] {
@@ -176,7 +188,11 @@ import PurviewWorkflow
         let workflow = Workflow(id: "w", command: command, createdTime: created, createdBy: "u")
         #expect(
             try encodedString(workflow)
-                == #"{"id":"w","type":"UserManaged","triggers":[{"type":"when_term_creation_is_requested","underCollection":"c"}],"createdTime":"2023-07-20T16:52:33.939358553Z","createdBy":"u","name":"n","isEnabled":true,"description":"","actionDag":{"actions":{}}}"#)
+                == #"{"id":"w","type":"UserManaged","#
+                + #""triggers":[{"type":"when_term_creation_is_requested","underCollection":"c"}],"#
+                + #""createdTime":"2023-07-20T16:52:33.939358553Z","createdBy":"u","name":"n","isEnabled":true,"#
+                + #""description":"","actionDag":{"actions":{}}}"#
+        )
         #expect(workflow.command == command)
         let listItem = try decoder.decode(Workflow.self, from: #"{"id":"w","name":"n","isEnabled":false}"#)
         #expect(listItem.triggers.isEmpty && listItem.description.isEmpty && listItem.actionDag == nil)
@@ -188,26 +204,36 @@ import PurviewWorkflow
             approvers: ["b": ApproverResponse(reply: .pending), "a": ApproverResponse(reply: .approved, comment: "ok")])
         #expect(
             try encodedString(detail)
-                == #"{"approvalType":"PendingOnAny","status":"Pending","approvers":{"a":{"reply":"Approved","comment":"ok"},"b":{"reply":"Pending"}}}"#)
-        let runDetail = WorkflowRunDetail(actions: ["z": ActionRecord(status: .running), "m": ActionRecord(status: .skipped)])
+                == #"{"approvalType":"PendingOnAny","status":"Pending","#
+                + #""approvers":{"a":{"reply":"Approved","comment":"ok"},"b":{"reply":"Pending"}}}"#
+        )
+        let runDetail = WorkflowRunDetail(actions: [
+            "z": ActionRecord(status: .running), "m": ActionRecord(status: .skipped),
+        ])
         #expect(try encodedString(runDetail) == #"{"actions":{"m":{"status":"Skipped"},"z":{"status":"Running"}}}"#)
     }
 
     @Test func commandsEncodeTheirWireShape() throws {
         #expect(try encodedString(ApprovalResponseCommand(comment: "ok")) == #"{"comment":"ok"}"#)
         #expect(try encodedString(CancelRunCommand()) == "{}")
-        #expect(try encodedString(TaskUpdateCommand(newStatus: .completed, comment: "c")) == #"{"newStatus":"Completed","comment":"c"}"#)
+        #expect(
+            try encodedString(TaskUpdateCommand(newStatus: .completed, comment: "c"))
+                == #"{"newStatus":"Completed","comment":"c"}"#)
         #expect(
             try encodedString(ReassignCommand(reassignments: [Reassignment(reassignFrom: "a", reassignTo: "b")]))
                 == #"{"reassignments":[{"reassignFrom":"a","reassignTo":"b"}]}"#)
         let payload = UserRequestPayload(
-            operations: [UserRequestOperation(type: .createTerm, payload: ["glossaryTerm": ["name": "t"]])], comment: "c")
-        #expect(try encodedString(payload) == #"{"operations":[{"type":"CreateTerm","payload":{"glossaryTerm":{"name":"t"}}}],"comment":"c"}"#)
+            operations: [UserRequestOperation(type: .createTerm, payload: ["glossaryTerm": ["name": "t"]])],
+            comment: "c")
+        #expect(
+            try encodedString(payload)
+                == #"{"operations":[{"type":"CreateTerm","payload":{"glossaryTerm":{"name":"t"}}}],"comment":"c"}"#)
     }
 
     @Test func modelsAlsoWorkWithFoundationCoders() throws {
         let run = WorkflowRun(
-            id: "r", workflowId: "w", startTime: PurviewTimestamp("2023-07-20T19:15:50.104809019Z"), status: .inProgress,
+            id: "r", workflowId: "w", startTime: PurviewTimestamp("2023-07-20T19:15:50.104809019Z"),
+            status: .inProgress,
             actionDag: ["actions": ["A": ["type": "Approval"]]],
             detail: WorkflowRunDetail(actions: ["A": ActionRecord(status: .running, input: ["type": "inlined"])]))
         let data = try JSONEncoder().encode(run)

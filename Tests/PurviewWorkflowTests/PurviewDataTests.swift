@@ -1,7 +1,6 @@
 import Foundation
-import Testing
-
 import PurviewWorkflow
+import Testing
 
 /// Decodes every spec example and every real recording in `shared/purview` with the model its operation
 /// returns, checks that the key fields survived, and that decode → encode reproduces the document (up to key
@@ -49,7 +48,9 @@ import PurviewWorkflow
     @Test(arguments: ["2022-05-01-preview", "2023-10-01-preview"])
     func specExamplesDecode(_ version: String) throws {
         let files = try jsonFiles(in: root.appendingPathComponent(version))
-        #expect(files.count == PurviewDataTests.expectedExampleFiles[version], "files in \(version): \(files.map(\.lastPathComponent))")
+        #expect(
+            files.count == PurviewDataTests.expectedExampleFiles[version],
+            "files in \(version): \(files.map(\.lastPathComponent))")
         var requestBodies = 0
         var responseBodies = 0
         for file in files {
@@ -101,9 +102,13 @@ import PurviewWorkflow
     static func route(method: String, segments: [String]) -> Route? {
         switch (method, segments.count, segments.first) {
         case ("GET", 1, "workflows"):
-            return Route(name: "list workflows", request: nil, response: BodyCheck(Page<Workflow>.self), status: 200, pathId: nil)
+            return Route(
+                name: "list workflows", request: nil, response: BodyCheck(Page<Workflow>.self), status: 200, pathId: nil
+            )
         case ("GET", 2, "workflows"):
-            return Route(name: "get workflow", request: nil, response: BodyCheck(Workflow.self), status: 200, pathId: segments[1])
+            return Route(
+                name: "get workflow", request: nil, response: BodyCheck(Workflow.self), status: 200, pathId: segments[1]
+            )
         case ("PUT", 2, "workflows"):
             return Route(
                 name: "create or replace workflow", request: BodyCheck(WorkflowCreateOrUpdateCommand.self),
@@ -119,15 +124,22 @@ import PurviewWorkflow
                 name: "submit user request", request: BodyCheck(UserRequestPayload.self),
                 response: BodyCheck(UserRequestResponse.self), status: 200, pathId: nil)
         case ("GET", 1, "workflowruns"):
-            return Route(name: "list runs", request: nil, response: BodyCheck(Page<WorkflowRun>.self), status: 200, pathId: nil)
+            return Route(
+                name: "list runs", request: nil, response: BodyCheck(Page<WorkflowRun>.self), status: 200, pathId: nil)
         case ("GET", 2, "workflowruns"):
-            return Route(name: "get run", request: nil, response: BodyCheck(WorkflowRun.self), status: 200, pathId: segments[1])
+            return Route(
+                name: "get run", request: nil, response: BodyCheck(WorkflowRun.self), status: 200, pathId: segments[1])
         case ("POST", 3, "workflowruns") where segments[2] == "cancel":
-            return Route(name: "cancel run", request: BodyCheck(CancelRunCommand.self), response: nil, status: 200, pathId: nil)
+            return Route(
+                name: "cancel run", request: BodyCheck(CancelRunCommand.self), response: nil, status: 200, pathId: nil)
         case ("GET", 1, "workflowtasks"):
-            return Route(name: "list tasks", request: nil, response: BodyCheck(Page<WorkflowTask>.self), status: 200, pathId: nil)
+            return Route(
+                name: "list tasks", request: nil, response: BodyCheck(Page<WorkflowTask>.self), status: 200, pathId: nil
+            )
         case ("GET", 2, "workflowtasks"):
-            return Route(name: "get task", request: nil, response: BodyCheck(WorkflowTask.self), status: 200, pathId: segments[1])
+            return Route(
+                name: "get task", request: nil, response: BodyCheck(WorkflowTask.self), status: 200, pathId: segments[1]
+            )
         case ("POST", 3, "workflowtasks"):
             let command: BodyCheck
             switch segments[2] {
@@ -151,10 +163,13 @@ import PurviewWorkflow
         var routesSeen: [String: Int] = [:]
         for file in files {
             let recording = try load(file)
-            for (position, entry) in try #require(recording["Entries"]?.arrayValue, "\(file.lastPathComponent)").enumerated() {
+            for (position, entry) in try #require(recording["Entries"]?.arrayValue, "\(file.lastPathComponent)")
+                .enumerated()
+            {
                 entries += 1
                 let context = "\(file.lastPathComponent)#\(position)"
-                let uri = try #require(entry["RequestUri"]?.stringValue.flatMap(URLComponents.init(string:)), "\(context)")
+                let uri = try #require(
+                    entry["RequestUri"]?.stringValue.flatMap(URLComponents.init(string:)), "\(context)")
                 let method = try #require(entry["RequestMethod"]?.stringValue, "\(context)")
                 let status = try #require(entry["StatusCode"]?.intValue, "\(context)")
                 if uri.host == "login.microsoftonline.com" {
@@ -162,12 +177,16 @@ import PurviewWorkflow
                     identityEntries += 1
                     #expect(status == 200)
                     let body = try #require(entry["ResponseBody"]?.objectValue, "\(context)")
-                    #expect(body["access_token"] != nil || body["token_endpoint"] != nil || body["tenant_discovery_endpoint"] != nil, "\(context)")
+                    #expect(
+                        body["access_token"] != nil || body["token_endpoint"] != nil
+                            || body["tenant_discovery_endpoint"] != nil, "\(context)")
                     continue
                 }
                 let pathParts = uri.path.split(separator: "/").map(String.init)
                 #expect(pathParts.first == "workflow", "\(context)")
-                let route = try #require(PurviewDataTests.route(method: method, segments: Array(pathParts.dropFirst())), "\(context): \(method) \(uri.path)")
+                let route = try #require(
+                    PurviewDataTests.route(method: method, segments: Array(pathParts.dropFirst())),
+                    "\(context): \(method) \(uri.path)")
                 routesSeen[route.name, default: 0] += 1
                 #expect(status == route.status, "\(context)")
                 let apiVersion = uri.queryItems?.first { $0.name == "api-version" }?.value
@@ -206,12 +225,18 @@ import PurviewWorkflow
     /// its workflow list is decoded too.
     @Test func yamlRecordingDecodes() throws {
         let yamlFile = root.appendingPathComponent("recordings/sdkpy_2022-05-01-preview_test_smoke.test_smoke.yaml")
-        let lines = try String(contentsOf: yamlFile, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-        let yamlFiles = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("recordings").path)
-            .filter { $0.hasSuffix(".yaml") }
+        let lines = try String(contentsOf: yamlFile, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        let yamlFiles = try FileManager.default.contentsOfDirectory(
+            atPath: root.appendingPathComponent("recordings").path
+        )
+        .filter { $0.hasSuffix(".yaml") }
         #expect(yamlFiles.count == 1)
 
-        let uriLine = try #require(lines.firstIndex { $0.contains("uri: https://localhost:5001/workflow/workflows?api-version=2022-05-01-preview") })
+        let uriLine = try #require(
+            lines.firstIndex {
+                $0.contains("uri: https://localhost:5001/workflow/workflows?api-version=2022-05-01-preview")
+            })
         #expect(lines[uriLine - 1].contains("method: GET"))
         let bodyLine = try #require(lines[uriLine...].first { $0.contains("string: '{") })
         // A YAML single-quoted scalar: the text between the outer quotes, with '' standing for '.
@@ -222,11 +247,17 @@ import PurviewWorkflow
         let raw = try JSONValue(parsing: body)
         let page = try #require(try BodyCheck(Page<Workflow>.self).decode(raw, "yaml workflows") as? Page<Workflow>)
         #expect(page.value.count == 3)
-        #expect(page.value.map(\.name) == ["CreateTerm16424820221130", "CreateTerm10382820221205", "CreateTerm10415520221205"])
+        #expect(
+            page.value.map(\.name) == [
+                "CreateTerm16424820221130", "CreateTerm10382820221205", "CreateTerm10415520221205",
+            ])
         #expect(page.value[2].isEnabled)
-        #expect(page.value[2].triggers.first?.underGlossaryHierarchy == "/glossaries/5dae5e5b-5aa6-48f1-9e46-26fe7328de71")
+        #expect(
+            page.value[2].triggers.first?.underGlossaryHierarchy == "/glossaries/5dae5e5b-5aa6-48f1-9e46-26fe7328de71")
 
-        let jsonRecording = try load(root.appendingPathComponent("recordings/sdkpy_2022-05-01-preview_test_smoke.pyTestWorkflowSmoketest_smoke.json"))
+        let jsonRecording = try load(
+            root.appendingPathComponent(
+                "recordings/sdkpy_2022-05-01-preview_test_smoke.pyTestWorkflowSmoketest_smoke.json"))
         let jsonPage = try #require(jsonRecording["Entries"]?.arrayValue?.last?["ResponseBody"])
         #expect(jsonPage != raw, "the YAML recording duplicates the JSON one; it could be dropped")
     }
@@ -239,11 +270,14 @@ import PurviewWorkflow
             try #require(load(root.appendingPathComponent(path))["Entries"]?[entry]?["ResponseBody"])
         }
 
-        let run = try decoder.decode(WorkflowRun.self, from: responseBody("recordings/java/WorkflowRunGetTests.testWorkflowRunGetTests.json"))
+        let run = try decoder.decode(
+            WorkflowRun.self, from: responseBody("recordings/java/WorkflowRunGetTests.testWorkflowRunGetTests.json"))
         #expect(run.status == .failed)
         #expect(run.userRequestId == nil)
         #expect(run.endTime?.formatted() == "2023-07-20T19:15:51.543077914Z")
-        #expect(run.runPayload?.payload?["glossaryTerm"]?["anchor"]?["glossaryGuid"] == "20031e20-b4df-4a66-a61d-1b0716f3fa48")
+        #expect(
+            run.runPayload?.payload?["glossaryTerm"]?["anchor"]?["glossaryGuid"]
+                == "20031e20-b4df-4a66-a61d-1b0716f3fa48")
         let actions = try #require(run.detail?.actions)
         #expect(actions.count == 5)
         #expect(actions.values.filter { $0.status == .skipped }.count == 4)
@@ -256,35 +290,50 @@ import PurviewWorkflow
         #expect(run.detail?.runInput?["term"]?["definition"] == .null)
 
         let submitted = try decoder.decode(
-            UserRequestResponse.self, from: responseBody("recordings/java/UserRequestsSubmitTests.testUserRequestsSubmitTests.json"))
+            UserRequestResponse.self,
+            from: responseBody("recordings/java/UserRequestsSubmitTests.testUserRequestsSubmitTests.json"))
         #expect(submitted.allWorkflowRunIds == ["dc66f68a-aab6-4677-951c-425607756cf1"])
         #expect(submitted.status == .inProgress)
 
         let workflows = try decoder.decode(
             Page<Workflow>.self,
-            from: responseBody("recordings/assets_2023-10-01-preview_test_smoke.pyTestWorkflowSmoketest_smoke.json", entry: 2))
+            from: responseBody(
+                "recordings/assets_2023-10-01-preview_test_smoke.pyTestWorkflowSmoketest_smoke.json", entry: 2))
         #expect(workflows.value.map(\.isEnabled) == [false, true, true])
         #expect(workflows.value.allSatisfy { $0.type == .userManaged })
         let dataAccess = try #require(workflows.value.last?.triggers.first)
         #expect(dataAccess.type == .whenDataAccessGrantIsRequested)
-        #expect(dataAccess.eligibleAssetFilter == EligibleAssetFilter(type: "underCollection", value: "test-create-account"))
+        #expect(
+            dataAccess.eligibleAssetFilter == EligibleAssetFilter(type: "underCollection", value: "test-create-account")
+        )
         #expect(workflows.nextLink == nil)
 
-        let tasks = try decoder.decode(Page<WorkflowTask>.self, from: responseBody("recordings/java/WorkflowTasksListTests.testWorkflowTasksListTests.json"))
-        #expect(tasks.value.map(\.id) == ["693f62ad-79f5-4364-822a-d85d7238e47e", "993a553c-09e7-4f10-9732-ca9b714defc4"])
+        let tasks = try decoder.decode(
+            Page<WorkflowTask>.self,
+            from: responseBody("recordings/java/WorkflowTasksListTests.testWorkflowTasksListTests.json"))
+        #expect(
+            tasks.value.map(\.id) == ["693f62ad-79f5-4364-822a-d85d7238e47e", "993a553c-09e7-4f10-9732-ca9b714defc4"])
         #expect(tasks.value.allSatisfy { $0.effectiveStatus == .pending && $0.requestor == "REDACTED" })
 
         let example = try load(root.appendingPathComponent("2022-05-01-preview/GetWorkflowTask.json"))
         let task = try decoder.decode(WorkflowTask.self, from: try #require(example["responses"]?["200"]?["body"]))
         let approver = try #require(task.approvalDetail?.approvers["eece94d9-0619-4669-bb8a-d6ecec5220bc"])
-        #expect(approver == ApproverResponse(reply: .approved, comment: "Thanks!", responseTime: PurviewTimestamp("2023-02-06T09:57:46.056708512Z")))
+        #expect(
+            approver
+                == ApproverResponse(
+                    reply: .approved, comment: "Thanks!",
+                    responseTime: PurviewTimestamp("2023-02-06T09:57:46.056708512Z")))
         #expect(task.approvalDetail?.approvalType == .pendingOnAll)
         #expect(task.reminderInfo?.reminderSettings?["reminderFrequency"]?["Day"]?["number"] == 1)
         #expect(task.expiryInfo?.expiryTime?.formatted() == "2023-02-12T09:57:59.878107314Z")
 
         let validation = try load(root.appendingPathComponent("2023-10-01-preview/ValidateWorkflow.json"))
-        let result = try decoder.decode(ValidationResult.self, from: try #require(validation["responses"]?["200"]?["body"]))
-        #expect(result.violations.first?.location == ValidationLocation(type: .actionParameter, actionName: "Email notification action", parameterKey: "emailMessage"))
+        let result = try decoder.decode(
+            ValidationResult.self, from: try #require(validation["responses"]?["200"]?["body"]))
+        #expect(
+            result.violations.first?.location
+                == ValidationLocation(
+                    type: .actionParameter, actionName: "Email notification action", parameterKey: "emailMessage"))
         #expect(result.hasErrors)
     }
 
@@ -315,7 +364,9 @@ struct BodyCheck: Sendable {
             let model = try JSONValueDecoder().decode(Model.self, from: raw)
             model.checkKeyFields(against: raw, context)
             let reencoded = try JSONValueEncoder().encodeToJSONValue(model)
-            #expect(normalizingTimestamps(reencoded) == normalizingTimestamps(raw), "\(context): round trip lost or changed data")
+            #expect(
+                normalizingTimestamps(reencoded) == normalizingTimestamps(raw),
+                "\(context): round trip lost or changed data")
             let viaFoundation = try JSONDecoder().decode(Model.self, from: Data(raw.serialized()))
             #expect(viaFoundation == model, "\(context): Foundation's decoder disagrees")
             return model
@@ -348,7 +399,9 @@ extension Workflow: KeyFieldChecked {
         #expect(isEnabled == raw["isEnabled"]?.boolValue, "\(context)")
         #expect(description == raw["description"]?.stringValue, "\(context)")
         #expect(type?.rawValue == raw["type"]?.stringValue, "\(context)")
-        #expect(triggers.map(\.type.rawValue) == raw["triggers"]?.arrayValue?.compactMap { $0["type"]?.stringValue }, "\(context)")
+        #expect(
+            triggers.map(\.type.rawValue) == raw["triggers"]?.arrayValue?.compactMap { $0["type"]?.stringValue },
+            "\(context)")
         #expect(createdTime == timestamp(raw["createdTime"]), "\(context)")
         #expect(lastUpdateTime == timestamp(raw["lastUpdateTime"]), "\(context)")
         #expect(createdBy == raw["createdBy"]?.stringValue && updatedBy == raw["updatedBy"]?.stringValue, "\(context)")
@@ -368,16 +421,24 @@ extension WorkflowRun: KeyFieldChecked {
     func checkKeyFields(against raw: JSONValue, _ context: String) {
         #expect(id == raw["id"]?.stringValue && workflowId == raw["workflowId"]?.stringValue, "\(context)")
         #expect(status.rawValue == raw["status"]?.stringValue && status.isKnown, "\(context)")
-        #expect(userRequestId == raw["userRequestId"]?.stringValue && requestor == raw["requestor"]?.stringValue, "\(context)")
-        #expect(startTime != nil && startTime == timestamp(raw["startTime"]) && endTime == timestamp(raw["endTime"]), "\(context)")
-        #expect(runPayload?.type.rawValue == raw["runPayload"]?["type"]?.stringValue && runPayload?.type.isKnown == true, "\(context)")
+        #expect(
+            userRequestId == raw["userRequestId"]?.stringValue && requestor == raw["requestor"]?.stringValue,
+            "\(context)")
+        #expect(
+            startTime != nil && startTime == timestamp(raw["startTime"]) && endTime == timestamp(raw["endTime"]),
+            "\(context)")
+        #expect(
+            runPayload?.type.rawValue == raw["runPayload"]?["type"]?.stringValue && runPayload?.type.isKnown == true,
+            "\(context)")
         #expect(runPayload?.targetValue == raw["runPayload"]?["targetValue"]?.stringValue, "\(context)")
         #expect(runPayload?.payload == raw["runPayload"]?["payload"], "\(context)")
         #expect(actionDag == raw["actionDag"], "\(context)")
         let rawActions = raw["detail"]?["actions"]?.objectValue
         #expect(detail?.actions.count == rawActions?.count, "\(context)")
         for (name, record) in detail?.actions ?? [:] {
-            #expect(record.status?.rawValue == rawActions?[name]?["status"]?.stringValue && record.status?.isKnown == true, "\(context) \(name)")
+            #expect(
+                record.status?.rawValue == rawActions?[name]?["status"]?.stringValue && record.status?.isKnown == true,
+                "\(context) \(name)")
             #expect(record.startTime == timestamp(rawActions?[name]?["startTime"]), "\(context) \(name)")
         }
     }
@@ -386,17 +447,22 @@ extension WorkflowRun: KeyFieldChecked {
 extension WorkflowTask: KeyFieldChecked {
     func checkKeyFields(against raw: JSONValue, _ context: String) {
         #expect(id == raw["id"]?.stringValue && type.rawValue == raw["type"]?.stringValue && type.isKnown, "\(context)")
-        #expect(workflowRunId == raw["workflowRunId"]?.stringValue && workflowId == raw["workflowId"]?.stringValue, "\(context)")
+        #expect(
+            workflowRunId == raw["workflowRunId"]?.stringValue && workflowId == raw["workflowId"]?.stringValue,
+            "\(context)")
         #expect(title == raw["title"]?.stringValue, "\(context)")
         #expect(createdTime == timestamp(raw["createdTime"]) && createdTime != nil, "\(context)")
         #expect(payload?.type.rawValue == raw["payload"]?["type"]?.stringValue, "\(context)")
         #expect(payload?.targetValue == raw["payload"]?["targetValue"]?.stringValue, "\(context)")
         #expect(approvalDetail?.status.rawValue == raw["approvalDetail"]?["status"]?.stringValue, "\(context)")
-        #expect(approvalDetail?.approvalType.rawValue == raw["approvalDetail"]?["approvalType"]?.stringValue, "\(context)")
+        #expect(
+            approvalDetail?.approvalType.rawValue == raw["approvalDetail"]?["approvalType"]?.stringValue, "\(context)")
         let rawApprovers = raw["approvalDetail"]?["approvers"]?.objectValue
         #expect(approvalDetail?.approvers.count == rawApprovers?.count, "\(context)")
         for (approver, response) in approvalDetail?.approvers ?? [:] {
-            #expect(response.reply.rawValue == rawApprovers?[approver]?["reply"]?.stringValue && response.reply.isKnown, "\(context)")
+            #expect(
+                response.reply.rawValue == rawApprovers?[approver]?["reply"]?.stringValue && response.reply.isKnown,
+                "\(context)")
         }
         #expect(reminderInfo?.nextRemindTime == timestamp(raw["reminderInfo"]?["nextRemindTime"]), "\(context)")
         #expect(expiryInfo?.expiryTime == timestamp(raw["expiryInfo"]?["expiryTime"]), "\(context)")
@@ -428,7 +494,9 @@ extension ValidationResult: KeyFieldChecked {
         let rawViolations = raw["value"]?.arrayValue ?? []
         #expect(violations.count == rawViolations.count, "\(context)")
         #expect(violations.map(\.message) == rawViolations.compactMap { $0["message"]?.stringValue }, "\(context)")
-        #expect(violations.map(\.severity.rawValue) == rawViolations.compactMap { $0["severity"]?.stringValue }, "\(context)")
+        #expect(
+            violations.map(\.severity.rawValue) == rawViolations.compactMap { $0["severity"]?.stringValue },
+            "\(context)")
     }
 }
 
@@ -456,7 +524,9 @@ extension ReassignCommand: KeyFieldChecked {
         let rawItems = raw["reassignments"]?.arrayValue ?? []
         #expect(!rawItems.isEmpty && reassignments.count == rawItems.count, "\(context)")
         for (item, rawItem) in zip(reassignments, rawItems) {
-            #expect(item.reassignFrom == rawItem["reassignFrom"]?.stringValue && item.reassignTo == rawItem["reassignTo"]?.stringValue, "\(context)")
+            #expect(
+                item.reassignFrom == rawItem["reassignFrom"]?.stringValue
+                    && item.reassignTo == rawItem["reassignTo"]?.stringValue, "\(context)")
         }
     }
 }

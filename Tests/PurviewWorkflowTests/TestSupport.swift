@@ -49,7 +49,9 @@ struct RandomJSON {
                 let value = Double(bitPattern: generator.next())
                 if value.isFinite { return value }
             }
-        case 4: return [0.0, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1e21, 1e-7, 0.1, 1e300].randomElement(using: &generator)!
+        case 4:
+            return [0.0, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1e21, 1e-7, 0.1, 1e300].randomElement(
+                using: &generator)!
         case 5: return Double.random(in: -1...1, using: &generator)
         default: return Double.random(in: -1e25...1e25, using: &generator)
         }

@@ -1,7 +1,6 @@
 import Foundation
-import Testing
-
 import PurviewWorkflow
+import Testing
 
 @Suite struct TimestampTests {
     @Test func parsesAndFormatsTheServiceForm() throws {
@@ -105,7 +104,9 @@ import PurviewWorkflow
     @Test func codesAsAString() throws {
         struct Holder: Codable, Equatable { var at: PurviewTimestamp }
         let holder = try JSONValueDecoder().decode(Holder.self, from: #"{"at":"2023-07-20T19:15:50.1Z"}"#)
-        #expect(String(decoding: try JSONValueEncoder().encode(holder), as: UTF8.self) == #"{"at":"2023-07-20T19:15:50.100000000Z"}"#)
+        #expect(
+            String(decoding: try JSONValueEncoder().encode(holder), as: UTF8.self)
+                == #"{"at":"2023-07-20T19:15:50.100000000Z"}"#)
         do {
             _ = try JSONValueDecoder().decode(Holder.self, from: #"{"at":"yesterday"}"#)
             Issue.record("decoded an invalid timestamp")
