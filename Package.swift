@@ -36,14 +36,14 @@ let package = Package(
         .target(
             name: "PurviewWorkflow",
             dependencies: ["HTTP", "Networking", "Crypto", "Observability"],
-            swiftSettings: strict),
+            swiftSettings: strict, linkerSettings: [.linkedLibrary("m")]),
         .target(
             name: "PurviewEmulator",
             dependencies: ["PurviewWorkflow", "HTTP", "Networking", "Crypto", "SQLite", "Observability"],
             swiftSettings: strict),
 
         // The gateway.
-        .target(name: "GatewayCore", dependencies: ["PurviewWorkflow", "Observability"], swiftSettings: strict),
+        .target(name: "GatewayCore", dependencies: ["PurviewWorkflow", "Crypto", "Observability"], swiftSettings: strict),
         .target(
             name: "GatewayStorage", dependencies: ["GatewayCore", "SQLite", "CPostgres"], swiftSettings: strict),
         .target(
@@ -71,6 +71,7 @@ let package = Package(
             name: "PurviewWorkflowTests",
             dependencies: ["PurviewWorkflow", "Networking", "HTTP", "Crypto"],
             swiftSettings: strict),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "PurviewWorkflow"], swiftSettings: strict),
         .testTarget(
             name: "PurviewEmulatorTests",
             dependencies: ["PurviewEmulator", "PurviewWorkflow", "Networking", "HTTP", "Crypto"],

@@ -146,8 +146,8 @@ extension JSONValue {
     }
 
     public var intValue: Int? {
-        guard case .number(let value) = self, value.rounded() == value, abs(value) < 9.0e15 else { return nil }
-        return Int(value)
+        guard case .number(let value) = self, abs(value) < 9.0e15 else { return nil }
+        return Int(exactly: value)
     }
 
     public var arrayValue: [JSONValue]? {

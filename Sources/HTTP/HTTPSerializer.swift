@@ -1,0 +1,90 @@
+/// Writes HTTP/1.1 heads and chunked framing into byte buffers (RFC 9112).
+///
+/// Fields whose name is not a token, or whose value holds CR, LF, NUL or another control byte, are
+/// dropped rather than written: a handler's bad header must never split a response.
+public enum HTTPSerializer {
+    public static func write(_ head: HTTPResponseHead, into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: head.version == .http1_0 ? http10 : http11)
+        buffer.append(0x20)
+        appendDecimal(head.status.code, into: &buffer)
+        buffer.append(0x20)
+        for byte in head.status.reasonPhrase.utf8 where HTTPSyntax.isFieldValueByte(byte) { buffer.append(byte) }
+        buffer.append(contentsOf: crlf)
+        writeFields(head.fields, into: &buffer)
+        buffer.append(contentsOf: crlf)
+    }
+
+    public static func write(_ head: HTTPRequestHead, into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: head.method.rawValue.utf8)
+        buffer.append(0x20)
+        for byte in head.target.utf8 where byte > 0x20 && byte < 0x7F { buffer.append(byte) }
+        buffer.append(0x20)
+        buffer.append(contentsOf: head.version == .http1_0 ? http10 : http11)
+        buffer.append(contentsOf: crlf)
+        writeFields(head.fields, into: &buffer)
+        buffer.append(contentsOf: crlf)
+    }
+
+    /// One chunk: size line, data, CRLF. An empty input writes nothing (it would end the body).
+    public static func writeChunk(_ bytes: some Collection<UInt8>, into buffer: inout [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        appendHex(bytes.count, into: &buffer)
+        buffer.append(contentsOf: crlf)
+        buffer.append(contentsOf: bytes)
+        buffer.append(contentsOf: crlf)
+    }
+
+    /// The last chunk and the trailer section that ends a chunked body.
+    public static func writeLastChunk(trailers: HTTPFields = HTTPFields(), into buffer: inout [UInt8]) {
+        buffer.append(UInt8(ascii: "0"))
+        buffer.append(contentsOf: crlf)
+        writeFields(trailers, into: &buffer)
+        buffer.append(contentsOf: crlf)
+    }
+
+    /// True when a field may be written as is.
+    public static func isValid(_ field: HTTPField) -> Bool {
+        !field.name.isEmpty && field.name.utf8.allSatisfy(HTTPSyntax.isTokenByte)
+            && field.value.utf8.allSatisfy(HTTPSyntax.isFieldValueByte)
+    }
+
+    private static let http10: [UInt8] = Array("HTTP/1.0".utf8)
+    private static let http11: [UInt8] = Array("HTTP/1.1".utf8)
+    private static let crlf: [UInt8] = [0x0D, 0x0A]
+
+    private static func writeFields(_ fields: HTTPFields, into buffer: inout [UInt8]) {
+        for field in fields where isValid(field) {
+            buffer.append(contentsOf: field.name.utf8)
+            buffer.append(UInt8(ascii: ":"))
+            buffer.append(0x20)
+            buffer.append(contentsOf: field.value.utf8)
+            buffer.append(contentsOf: crlf)
+        }
+    }
+
+    static func appendDecimal(_ value: Int, into buffer: inout [UInt8]) {
+        precondition(value >= 0, "negative decimal in an HTTP head")
+        if value < 10 {
+            buffer.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        var digits: [UInt8] = []
+        var rest = value
+        while rest > 0 {
+            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        }
+        buffer.append(contentsOf: digits.reversed())
+    }
+
+    static func appendHex(_ value: Int, into buffer: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        var digits: [UInt8] = []
+        var rest = value
+        repeat {
+            digits.append(hex[rest & 0xF])
+            rest >>= 4
+        } while rest > 0
+        buffer.append(contentsOf: digits.reversed())
+    }
+}
