@@ -13,7 +13,7 @@ private let context = EvaluationContext(
         "count": 3,
     ],
     actionOutputs: ["Start and wait for an approval": ["outcome": "Approved", "taskId": "t1"]],
-    now: Timestamp(nanoseconds: 1_704_067_200_000_000_000))
+    now: PurviewTimestamp(secondsSince1970: 1_704_067_200))
 
 @Suite struct ExpressionEvaluation {
     static let table: [(String, JSONValue)] = [
@@ -100,7 +100,8 @@ private let context = EvaluationContext(
 
     @Test func deepEvaluationWalksArraysAndObjects() throws {
         let value: JSONValue = [
-            "emailRecipients": ["@{runInput()['requestor']}", "fixed@contoso.com"], "nested": ["n": "@runInput()['count']"],
+            "emailRecipients": ["@{runInput()['requestor']}", "fixed@contoso.com"],
+            "nested": ["n": "@runInput()['count']"],
         ]
         #expect(
             try context.evaluateDeep(value) == [

@@ -150,23 +150,30 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
             emulatorError { try engine.rejectApprovalTask(id: missing, body: nil, caller: People.admin) },
             emulatorError {
                 try engine.reassignWorkflowTask(
-                    id: missing, body: ["reassignments": [["reassignFrom": .string(People.alice), "reassignTo": .string(People.bob)]]],
+                    id: missing,
+                    body: [
+                        "reassignments": [["reassignFrom": .string(People.alice), "reassignTo": .string(People.bob)]]
+                    ],
                     caller: People.admin)
             },
-            emulatorError { try engine.changeTaskStatus(id: missing, body: ["newStatus": "Completed"], caller: People.admin) },
+            emulatorError {
+                try engine.changeTaskStatus(id: missing, body: ["newStatus": "Completed"], caller: People.admin)
+            },
         ]
         #expect(errors.map { $0?.statusCode } == Array(repeating: 404, count: 9))
         #expect(
             errors.map { $0?.code } == [
                 "Workflow.WorkflowNotFound", "Workflow.WorkflowNotFound", "Workflow.WorkflowRunNotFound",
-                "Workflow.WorkflowRunNotFound", "Workflow.TaskNotFound", "Workflow.TaskNotFound", "Workflow.TaskNotFound",
+                "Workflow.WorkflowRunNotFound", "Workflow.TaskNotFound", "Workflow.TaskNotFound",
+                "Workflow.TaskNotFound",
                 "Workflow.TaskNotFound", "Workflow.TaskNotFound",
             ])
         #expect(
             errors[0]?.envelope
                 == [
                     "error": [
-                        "code": "Workflow.WorkflowNotFound", "message": .string("The workflow '\(missing)' was not found."),
+                        "code": "Workflow.WorkflowNotFound",
+                        "message": .string("The workflow '\(missing)' was not found."),
                         "target": .string(missing),
                     ]
                 ])
@@ -174,8 +181,12 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
 
     @Test func badBodiesAreRejected() throws {
         var (engine, _, taskId) = try startedRun()
-        #expect(emulatorError { try engine.approveApprovalTask(id: taskId, body: ["comment": 5], caller: People.alice) }?.target == "comment")
-        #expect(emulatorError { _ = try engine.submitUserRequest(body: ["operations": []], caller: People.requestor) }?.target == "operations")
+        #expect(
+            emulatorError { try engine.approveApprovalTask(id: taskId, body: ["comment": 5], caller: People.alice) }?
+                .target == "comment")
+        #expect(
+            emulatorError { _ = try engine.submitUserRequest(body: ["operations": []], caller: People.requestor) }?
+                .target == "operations")
         #expect(
             emulatorError {
                 _ = try engine.submitUserRequest(
@@ -183,9 +194,12 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
             }?.target == "operations[0].type")
         #expect(
             emulatorError {
-                _ = try engine.submitUserRequest(body: ["operations": [["type": "CreateTerm"]]], caller: People.requestor)
+                _ = try engine.submitUserRequest(
+                    body: ["operations": [["type": "CreateTerm"]]], caller: People.requestor)
             }?.target == "operations[0].payload")
-        #expect(emulatorError { try engine.reassignWorkflowTask(id: taskId, body: [:], caller: People.alice) }?.statusCode == 400)
+        #expect(
+            emulatorError { try engine.reassignWorkflowTask(id: taskId, body: [:], caller: People.alice) }?.statusCode
+                == 400)
     }
 }
 
@@ -197,7 +211,9 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
             body: ["reassignments": [["reassignFrom": .string(People.alice), "reassignTo": .string(People.carol)]]],
             caller: People.alice)
         #expect(try engine.task(taskId)["approvalDetail"]?["approvers"] == [People.carol: ["reply": "Pending"]])
-        #expect(emulatorError { try engine.approveApprovalTask(id: taskId, body: nil, caller: People.alice) }?.statusCode == 403)
+        #expect(
+            emulatorError { try engine.approveApprovalTask(id: taskId, body: nil, caller: People.alice) }?.statusCode
+                == 403)
         try engine.approveApprovalTask(id: taskId, body: nil, caller: People.carol)
         #expect(try engine.run(runId)["status"] == "Completed")
     }
@@ -205,7 +221,8 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
     @Test func reassignToAnEmailResolvesThroughTheDirectory() throws {
         var (engine, _, taskId) = try startedRun()
         try engine.reassignWorkflowTask(
-            id: taskId, body: ["reassignments": [["reassignFrom": .string(People.bob), "reassignTo": "carol@contoso.com"]]],
+            id: taskId,
+            body: ["reassignments": [["reassignFrom": .string(People.bob), "reassignTo": "carol@contoso.com"]]],
             caller: People.alice)
         #expect(
             try engine.task(taskId)["approvalDetail"]?["approvers"]
@@ -217,27 +234,40 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
         let fromStranger: JSONValue = [
             "reassignments": [["reassignFrom": .string(People.stranger), "reassignTo": .string(People.carol)]]
         ]
-        #expect(emulatorError { try engine.reassignWorkflowTask(id: taskId, body: fromStranger, caller: People.alice) }?.statusCode == 400)
+        #expect(
+            emulatorError { try engine.reassignWorkflowTask(id: taskId, body: fromStranger, caller: People.alice) }?
+                .statusCode == 400)
         let fromAlice: JSONValue = [
             "reassignments": [["reassignFrom": .string(People.alice), "reassignTo": .string(People.carol)]]
         ]
-        #expect(emulatorError { try engine.reassignWorkflowTask(id: taskId, body: fromAlice, caller: People.stranger) }?.statusCode == 403)
+        #expect(
+            emulatorError { try engine.reassignWorkflowTask(id: taskId, body: fromAlice, caller: People.stranger) }?
+                .statusCode == 403)
         let unknownTarget: JSONValue = [
             "reassignments": [["reassignFrom": .string(People.alice), "reassignTo": "nobody@contoso.com"]]
         ]
-        #expect(emulatorError { try engine.reassignWorkflowTask(id: taskId, body: unknownTarget, caller: People.alice) }?.statusCode == 400)
+        #expect(
+            emulatorError { try engine.reassignWorkflowTask(id: taskId, body: unknownTarget, caller: People.alice) }?
+                .statusCode == 400)
         try engine.approveApprovalTask(id: taskId, body: nil, caller: People.alice)
-        #expect(emulatorError { try engine.reassignWorkflowTask(id: taskId, body: fromAlice, caller: People.bob) }?.code == "Workflow.TaskAlreadyReplied")
+        #expect(
+            emulatorError { try engine.reassignWorkflowTask(id: taskId, body: fromAlice, caller: People.bob) }?.code
+                == "Workflow.TaskAlreadyReplied")
         try engine.rejectApprovalTask(id: taskId, body: nil, caller: People.bob)
-        let fromBob: JSONValue = ["reassignments": [["reassignFrom": .string(People.bob), "reassignTo": .string(People.carol)]]]
-        #expect(emulatorError { try engine.reassignWorkflowTask(id: taskId, body: fromBob, caller: People.bob) }?.statusCode == 409)
+        let fromBob: JSONValue = [
+            "reassignments": [["reassignFrom": .string(People.bob), "reassignTo": .string(People.carol)]]
+        ]
+        #expect(
+            emulatorError { try engine.reassignWorkflowTask(id: taskId, body: fromBob, caller: People.bob) }?.statusCode
+                == 409)
     }
 
     @Test func mergingTheLastPendingApproverIntoOneWhoApprovedDecides() throws {
         var (engine, runId, taskId) = try startedRun(approvalType: "PendingOnAll")
         try engine.approveApprovalTask(id: taskId, body: nil, caller: People.alice)
         try engine.reassignWorkflowTask(
-            id: taskId, body: ["reassignments": [["reassignFrom": .string(People.bob), "reassignTo": .string(People.alice)]]],
+            id: taskId,
+            body: ["reassignments": [["reassignFrom": .string(People.bob), "reassignTo": .string(People.alice)]]],
             caller: People.bob)
         #expect(try engine.task(taskId)["approvalDetail"]?["status"] == "Approved")
         #expect(try engine.run(runId)["status"] == "Completed")
@@ -256,7 +286,9 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
         #expect(run["cancelComment"] == "Changed my mind")
         #expect(actionStatuses(run) == [approval: "Canceled"])
         #expect(try engine.task(taskId)["approvalDetail"]?["status"] == "Canceled")
-        #expect(emulatorError { try engine.approveApprovalTask(id: taskId, body: nil, caller: People.alice) }?.statusCode == 409)
+        #expect(
+            emulatorError { try engine.approveApprovalTask(id: taskId, body: nil, caller: People.alice) }?.statusCode
+                == 409)
         let again = emulatorError { try engine.cancelWorkflowRun(id: runId, body: nil, caller: People.requestor) }
         #expect(again?.statusCode == 409)
         #expect(again?.code == "Workflow.WorkflowRunAlreadyCompleted")
@@ -265,7 +297,9 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
 
     @Test func onlyTheRequestorOrAnAdministratorMayCancel() throws {
         var (engine, runId, _) = try startedRun()
-        #expect(emulatorError { try engine.cancelWorkflowRun(id: runId, body: nil, caller: People.alice) }?.statusCode == 403)
+        #expect(
+            emulatorError { try engine.cancelWorkflowRun(id: runId, body: nil, caller: People.alice) }?.statusCode
+                == 403)
         try engine.cancelWorkflowRun(id: runId, body: nil, caller: People.admin)
         #expect(try engine.run(runId)["status"] == "Canceled")
         #expect(try engine.run(runId)["cancelComment"] == nil)
@@ -274,7 +308,9 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
     @Test func cancellingAFinishedRunConflicts() throws {
         var (engine, runId, taskId) = try startedRun()
         try engine.approveApprovalTask(id: taskId, body: nil, caller: People.alice)
-        #expect(emulatorError { try engine.cancelWorkflowRun(id: runId, body: nil, caller: People.requestor) }?.statusCode == 409)
+        #expect(
+            emulatorError { try engine.cancelWorkflowRun(id: runId, body: nil, caller: People.requestor) }?.statusCode
+                == 409)
     }
 }
 
@@ -288,7 +324,9 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
                 == [
                     "nextExpiryNotificationTime": "2024-01-02T00:00:00.000000000Z",
                     "expiryTime": "2024-01-02T00:00:00.000000000Z",
-                    "expirySettings": ["expireAfter": ["Day": ["number": 1]], "notifyOnExpiration": ["admin@contoso.com"]],
+                    "expirySettings": [
+                        "expireAfter": ["Day": ["number": 1]], "notifyOnExpiration": ["admin@contoso.com"],
+                    ],
                 ])
         engine.advance(seconds: 86_399)
         #expect(try engine.task(taskId)["approvalDetail"]?["status"] == "Pending")
@@ -310,7 +348,9 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
         #expect(actionStatuses(run)["Create glossary term"] == "Skipped")
         #expect(engine.emails.map(\.kind) == [.expiry])
         #expect(engine.emails.first?.recipients == ["admin@contoso.com"])
-        #expect(emulatorError { try engine.approveApprovalTask(id: taskId, body: nil, caller: People.alice) }?.statusCode == 409)
+        #expect(
+            emulatorError { try engine.approveApprovalTask(id: taskId, body: nil, caller: People.alice) }?.statusCode
+                == 409)
     }
 
     @Test func remindersAreEmailedToPendingApproversUntilExpiry() throws {
@@ -331,7 +371,8 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
         #expect(
             try engine.task(taskId)["reminderInfo"]
                 == [
-                    "lastRemindTime": "2024-01-02T00:00:00.000000000Z", "nextRemindTime": "2024-01-03T00:00:00.000000000Z",
+                    "lastRemindTime": "2024-01-02T00:00:00.000000000Z",
+                    "nextRemindTime": "2024-01-03T00:00:00.000000000Z",
                     "reminderSettings": ["reminderFrequency": ["Day": ["number": 1]]],
                 ])
         try engine.approveApprovalTask(id: taskId, body: nil, caller: People.alice)
@@ -399,19 +440,23 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
     @Test func aFailureHandledByRunAfterDoesNotFailTheRun() throws {
         var engine = makeEngine()
         try engine.put([
-            "name": "wf", "description": "", "isEnabled": true, "triggers": [["type": "when_term_creation_is_requested"]],
+            "name": "wf", "description": "", "isEnabled": true,
+            "triggers": [["type": "when_term_creation_is_requested"]],
             "actionDag": [
                 "actions": [
                     "Approve": [
                         "type": "Approval",
-                        "inputs": ["parameters": ["approvalType": "PendingOnAny", "title": "t", "assignedTo": ["ghost@x.com"]]],
+                        "inputs": [
+                            "parameters": ["approvalType": "PendingOnAny", "title": "t", "assignedTo": ["ghost@x.com"]]
+                        ],
                         "runAfter": [:],
                     ],
                     "Tell": [
                         "type": "EmailNotification",
                         "inputs": [
                             "parameters": [
-                                "emailSubject": "failed", "emailMessage": "approval failed for @{runInput()['term']['name']}",
+                                "emailSubject": "failed",
+                                "emailMessage": "approval failed for @{runInput()['term']['name']}",
                                 "emailRecipients": ["@runInput()['requestor']"],
                             ]
                         ],
@@ -431,7 +476,8 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
     @Test func simpleTasksWaitForCompletion() throws {
         var engine = makeEngine()
         try engine.put([
-            "name": "wf", "description": "", "isEnabled": true, "triggers": [["type": "when_asset_update_is_requested"]],
+            "name": "wf", "description": "", "isEnabled": true,
+            "triggers": [["type": "when_asset_update_is_requested"]],
             "actionDag": [
                 "actions": [
                     "Do it": [
@@ -448,50 +494,75 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
                 ]
             ],
         ])
-        let (_, runId) = try engine.submit(["operations": [["type": "UpdateAsset", "payload": ["asset": ["name": "orders"]]]]])
+        let (_, runId) = try engine.submit([
+            "operations": [["type": "UpdateAsset", "payload": ["asset": ["name": "orders"]]]]
+        ])
         let run = try #require(runId)
         let taskId = try #require(engine.taskId(run: run, action: "Do it"))
         let task = try engine.task(taskId)
         #expect(task["type"] == "SimpleTask")
         #expect(task["title"] == "Update orders")
-        #expect(task["payload"] == ["type": "UpdateAsset", "targetValue": "orders", "payload": ["asset": ["name": "orders"]]])
+        #expect(
+            task["payload"] == [
+                "type": "UpdateAsset", "targetValue": "orders", "payload": ["asset": ["name": "orders"]],
+            ])
         #expect(
             task["taskDetail"]
-                == ["taskBody": "Please check", "assignedTo": [.string(People.carol)], "status": "NotStarted", "changeHistory": []])
+                == [
+                    "taskBody": "Please check", "assignedTo": [.string(People.carol)], "status": "NotStarted",
+                    "changeHistory": [],
+                ])
         #expect(task["approvalDetail"] == nil)
 
-        #expect(emulatorError { try engine.approveApprovalTask(id: taskId, body: nil, caller: People.carol) }?.code == "Workflow.InvalidTaskType")
-        #expect(emulatorError { try engine.changeTaskStatus(id: taskId, body: ["newStatus": "Completed"], caller: People.alice) }?.statusCode == 403)
-        #expect(emulatorError { try engine.changeTaskStatus(id: taskId, body: ["newStatus": "Done"], caller: People.carol) }?.statusCode == 400)
+        #expect(
+            emulatorError { try engine.approveApprovalTask(id: taskId, body: nil, caller: People.carol) }?.code
+                == "Workflow.InvalidTaskType")
+        #expect(
+            emulatorError {
+                try engine.changeTaskStatus(id: taskId, body: ["newStatus": "Completed"], caller: People.alice)
+            }?.statusCode == 403)
+        #expect(
+            emulatorError {
+                try engine.changeTaskStatus(id: taskId, body: ["newStatus": "Done"], caller: People.carol)
+            }?.statusCode == 400)
 
-        try engine.changeTaskStatus(id: taskId, body: ["newStatus": "InProgress", "comment": "on it"], caller: People.carol)
+        try engine.changeTaskStatus(
+            id: taskId, body: ["newStatus": "InProgress", "comment": "on it"], caller: People.carol)
         #expect(try engine.run(run)["status"] == "InProgress")
         try engine.changeTaskStatus(id: taskId, body: ["newStatus": "Completed"], caller: People.carol)
         #expect(try engine.run(run)["status"] == "Completed")
         #expect(engine.effects.map(\.type) == ["UpdateAsset"])
         let history = try engine.task(taskId)["taskDetail"]?["changeHistory"]?.arrayValue
         #expect(history?.count == 2)
-        #expect(history?[0] == [
-            "previousStatus": "NotStarted", "newStatus": "InProgress", "changedBy": .string(People.carol),
-            "changedTime": "2024-01-01T00:00:00.000000000Z", "comment": "on it",
-        ])
-        #expect(emulatorError { try engine.changeTaskStatus(id: taskId, body: ["newStatus": "InProgress"], caller: People.carol) }?.statusCode == 409)
+        #expect(
+            history?[0] == [
+                "previousStatus": "NotStarted", "newStatus": "InProgress", "changedBy": .string(People.carol),
+                "changedTime": "2024-01-01T00:00:00.000000000Z", "comment": "on it",
+            ])
+        #expect(
+            emulatorError {
+                try engine.changeTaskStatus(id: taskId, body: ["newStatus": "InProgress"], caller: People.carol)
+            }?.statusCode == 409)
     }
 
     @Test func aCanceledSimpleTaskFailsItsAction() throws {
         var engine = makeEngine()
         try engine.put([
-            "name": "wf", "description": "", "isEnabled": true, "triggers": [["type": "when_term_deletion_is_requested"]],
+            "name": "wf", "description": "", "isEnabled": true,
+            "triggers": [["type": "when_term_deletion_is_requested"]],
             "actionDag": [
                 "actions": [
                     "Check": [
-                        "type": "Task", "inputs": ["parameters": ["taskBody": "b", "assignedTo": [.string(People.carol)]]],
+                        "type": "Task",
+                        "inputs": ["parameters": ["taskBody": "b", "assignedTo": [.string(People.carol)]]],
                         "runAfter": [:],
                     ]
                 ]
             ],
         ])
-        let (_, runId) = try engine.submit(["operations": [["type": "DeleteTerm", "payload": ["glossaryTerm": ["name": "old"]]]]])
+        let (_, runId) = try engine.submit([
+            "operations": [["type": "DeleteTerm", "payload": ["glossaryTerm": ["name": "old"]]]]
+        ])
         let run = try #require(runId)
         let taskId = try #require(engine.taskId(run: run, action: "Check"))
         #expect(try engine.task(taskId)["title"] == "Check")
@@ -504,7 +575,8 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
     @Test func scopesAndNestedConditionsRun() throws {
         var engine = makeEngine()
         try engine.put([
-            "name": "wf", "description": "", "isEnabled": true, "triggers": [["type": "when_term_creation_is_requested"]],
+            "name": "wf", "description": "", "isEnabled": true,
+            "triggers": [["type": "when_term_creation_is_requested"]],
             "actionDag": [
                 "actions": [
                     "Group": [
@@ -520,33 +592,43 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
                     ],
                     "After": [
                         "type": "EmailNotification",
-                        "inputs": ["parameters": ["emailSubject": "done", "emailMessage": "m", "emailRecipients": ["x@y.z"]]],
+                        "inputs": [
+                            "parameters": ["emailSubject": "done", "emailMessage": "m", "emailRecipients": ["x@y.z"]]
+                        ],
                         "runAfter": ["Group": ["Succeeded"]],
                     ],
                 ]
             ],
         ])
         let (_, first) = try engine.submit(createTermRequest(name: "Finance KPI"))
-        #expect(actionStatuses(try engine.run(try #require(first))) == [
-            "Group": "Succeeded", "Is finance": "Succeeded", "Create": "Succeeded", "After": "Succeeded",
-        ])
+        #expect(
+            actionStatuses(try engine.run(try #require(first))) == [
+                "Group": "Succeeded", "Is finance": "Succeeded", "Create": "Succeeded", "After": "Succeeded",
+            ])
         let (_, second) = try engine.submit(createTermRequest(name: "Sales"))
         let run = try engine.run(try #require(second))
         #expect(run["status"] == "Completed")
-        #expect(actionStatuses(run) == ["Group": "Succeeded", "Is finance": "Succeeded", "Create": "Skipped", "After": "Succeeded"])
+        #expect(
+            actionStatuses(run) == [
+                "Group": "Succeeded", "Is finance": "Succeeded", "Create": "Skipped", "After": "Succeeded",
+            ])
         #expect(engine.effects.count == 1)
     }
 
     @Test func expressionFailuresFailTheAction() throws {
         var engine = makeEngine()
         try engine.put([
-            "name": "wf", "description": "", "isEnabled": true, "triggers": [["type": "when_term_creation_is_requested"]],
+            "name": "wf", "description": "", "isEnabled": true,
+            "triggers": [["type": "when_term_creation_is_requested"]],
             "actionDag": [
                 "actions": [
                     "Mail": [
                         "type": "EmailNotification",
                         "inputs": [
-                            "parameters": ["emailSubject": "@{runInput()['nothing']}", "emailMessage": "m", "emailRecipients": ["x"]]
+                            "parameters": [
+                                "emailSubject": "@{runInput()['nothing']}", "emailMessage": "m",
+                                "emailRecipients": ["x"],
+                            ]
                         ],
                         "runAfter": [:],
                     ]
@@ -556,7 +638,8 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
         let (_, runId) = try engine.submit(createTermRequest())
         let run = try engine.run(try #require(runId))
         #expect(run["status"] == "Failed")
-        #expect(run["detail"]?["actions"]?["Mail"]?["output"]?["error"]?["code"] == "Workflow.ExpressionEvaluationFailed")
+        #expect(
+            run["detail"]?["actions"]?["Mail"]?["output"]?["error"]?["code"] == "Workflow.ExpressionEvaluationFailed")
         #expect(engine.emails.isEmpty)
     }
 }
@@ -565,7 +648,8 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
     @Test func createReplaceGetListDelete() throws {
         var engine = makeEngine()
         let id = "4afb5752-e47f-43a1-8ba7-c696bf8d2745"
-        let created = try engine.createOrReplaceWorkflow(id: id.uppercased(), body: approvalWorkflow(), caller: People.admin)
+        let created = try engine.createOrReplaceWorkflow(
+            id: id.uppercased(), body: approvalWorkflow(), caller: People.admin)
         #expect(created["id"] == .string(id))
         #expect(created["type"] == "UserManaged")
         #expect(created["createdTime"] == "2024-01-01T00:00:00.000000000Z")
@@ -573,7 +657,8 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
         #expect(
             created["actionDag"]?["actions"]?[approval]?["runtimeConfiguration"] == ["aggregateEmails": false])
         #expect(
-            created["actionDag"]?["actions"]?["Condition"]?["actions"]?["Send email notification"]?["runtimeConfiguration"]
+            created["actionDag"]?["actions"]?["Condition"]?["actions"]?["Send email notification"]?[
+                "runtimeConfiguration"]
                 == ["secureInput": false, "secureOutput": false, "aggregateEmails": false])
         #expect(created["actionDag"]?["actions"]?["Condition"]?["runtimeConfiguration"] == nil)
 
@@ -596,7 +681,10 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
         try engine.deleteWorkflow(id: id, caller: People.admin)
         #expect(emulatorError { _ = try engine.getWorkflow(id: id, caller: People.admin) }?.statusCode == 404)
         #expect(engine.listWorkflows(caller: People.alice).value.isEmpty)
-        #expect(emulatorError { _ = try engine.createOrReplaceWorkflow(id: "x", body: approvalWorkflow(), caller: People.admin) }?.statusCode == 400)
+        #expect(
+            emulatorError {
+                _ = try engine.createOrReplaceWorkflow(id: "x", body: approvalWorkflow(), caller: People.admin)
+            }?.statusCode == 400)
     }
 
     @Test func runsOutliveTheirWorkflow() throws {

@@ -16,7 +16,8 @@ private struct Scenario {
     var tasks: [String] = []
 
     init() throws {
-        try engine.put(approvalWorkflow(assignedTo: [.string(People.bob)], name: "Create glossary term"), id: createWorkflow)
+        try engine.put(
+            approvalWorkflow(assignedTo: [.string(People.bob)], name: "Create glossary term"), id: createWorkflow)
         try engine.put(
             approvalWorkflow(
                 assignedTo: [.string(People.alice)], trigger: ["type": "when_term_deletion_is_requested"],
@@ -25,7 +26,8 @@ private struct Scenario {
         try add(createTermRequest(name: "first"), as: People.alice)
         engine.advance(seconds: 86_400)
         try add(
-            ["operations": [["type": "DeleteTerm", "payload": ["glossaryTerm": ["name": "second"]]]]], as: People.requestor)
+            ["operations": [["type": "DeleteTerm", "payload": ["glossaryTerm": ["name": "second"]]]]],
+            as: People.requestor)
         engine.advance(seconds: 86_400)
         try add(createTermRequest(name: "third"), as: People.requestor)
         try engine.approveApprovalTask(id: tasks[0], body: nil, caller: People.bob)
@@ -39,7 +41,8 @@ private struct Scenario {
         tasks.append(try #require(engine.taskId(run: run)))
     }
 
-    mutating func runIds(_ items: [(name: String, value: String)], as caller: String = People.admin) throws -> [String] {
+    mutating func runIds(_ items: [(name: String, value: String)], as caller: String = People.admin) throws -> [String]
+    {
         try engine.listWorkflowRuns(WorkflowRunListQuery(queryItems: items), caller: caller).value.compactMap {
             $0["id"]?.stringValue
         }
@@ -73,7 +76,8 @@ private struct Scenario {
         var scenario = try Scenario()
         let runs = scenario.runs
         #expect(try scenario.runIds([("runStatuses", "InProgress,Canceled")]) == [runs[2], runs[1]])
-        #expect(try scenario.runIds([("runStatuses", "Completed"), ("runStatuses", "Cancelled")]) == [runs[2], runs[0]])
+        #expect(
+            try scenario.runIds([("runStatuses", "Completed"), ("runStatuses", "Cancelled")]) == [runs[2], runs[0]])
         #expect(try scenario.runIds([("workflowIds", deleteWorkflow)]) == [runs[1]])
         #expect(try scenario.runIds([("requestors", People.alice.uppercased())]) == [runs[0]])
         #expect(try scenario.runIds([("timeWindow", "1d")]) == [runs[2], runs[1]])
@@ -95,7 +99,8 @@ private struct Scenario {
     @Test func paging() throws {
         var scenario = try Scenario()
         let first = try scenario.engine.listWorkflowRuns(
-            WorkflowRunListQuery(queryItems: [("maxpagesize", "2"), ("orderby", "startTime asc")]), caller: People.admin)
+            WorkflowRunListQuery(queryItems: [("maxpagesize", "2"), ("orderby", "startTime asc")]), caller: People.admin
+        )
         #expect(first.value.compactMap { $0["id"]?.stringValue } == Array(scenario.runs[0..<2]))
         let token = try #require(first.continuationToken)
         let second = try scenario.engine.listWorkflowRuns(
@@ -121,9 +126,10 @@ private struct Scenario {
             WorkflowRunListQuery(queryItems: [("orderby", "startTime asc")]), caller: People.admin
         ).value
         let first = listed[0]
-        #expect(first.objectValue?.keys == [
-            "id", "workflowId", "startTime", "requestor", "userRequestId", "runPayload", "status", "endTime",
-        ])
+        #expect(
+            first.objectValue?.keys == [
+                "id", "workflowId", "startTime", "requestor", "userRequestId", "runPayload", "status", "endTime",
+            ])
         #expect(first["runPayload"] == ["type": "CreateTerm", "targetValue": "first"])
         #expect(listed[2]["cancelTime"] != nil)
     }

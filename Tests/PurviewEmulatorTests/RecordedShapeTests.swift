@@ -18,7 +18,9 @@ private func withoutRuntimeConfiguration(_ value: JSONValue) -> JSONValue {
     switch value {
     case .object(let object):
         var result = JSONObject()
-        for (key, item) in object where key != "runtimeConfiguration" { result[key] = withoutRuntimeConfiguration(item) }
+        for (key, item) in object where key != "runtimeConfiguration" {
+            result[key] = withoutRuntimeConfiguration(item)
+        }
         return .object(result)
     case .array(let items):
         return .array(items.map(withoutRuntimeConfiguration))
@@ -35,7 +37,8 @@ private func withoutRuntimeConfiguration(_ value: JSONValue) -> JSONValue {
         #expect(echo == withServerFields(json(Fixtures.javaPutResponse), like: echo))
         #expect(
             echo.objectValue?.keys == [
-                "id", "type", "triggers", "createdTime", "createdBy", "lastUpdateTime", "updatedBy", "name", "isEnabled",
+                "id", "type", "triggers", "createdTime", "createdBy", "lastUpdateTime", "updatedBy", "name",
+                "isEnabled",
                 "description", "actionDag",
             ])
     }
@@ -59,7 +62,8 @@ private func withoutRuntimeConfiguration(_ value: JSONValue) -> JSONValue {
         // The recorded order (Foundation's parser used here does not keep it).
         #expect(
             listed[0].objectValue?.keys == [
-                "id", "type", "triggers", "createdTime", "createdBy", "lastUpdateTime", "updatedBy", "name", "isEnabled",
+                "id", "type", "triggers", "createdTime", "createdBy", "lastUpdateTime", "updatedBy", "name",
+                "isEnabled",
                 "description",
             ])
         let recordedItem = json(Fixtures.pythonListWorkflowsResponse2023)["value"]![0]!.objectValue!.keys
@@ -86,7 +90,8 @@ private func withoutRuntimeConfiguration(_ value: JSONValue) -> JSONValue {
         try engine.put(json(Fixtures.javaPutRequest), id: workflowId)
         let answer = try engine.submitUserRequest(body: json(Fixtures.javaSubmitRequest), caller: People.requestor)
         let recorded = json(Fixtures.javaSubmitResponse)
-        #expect(answer.objectValue?.keys == ["requestId", "requestor", "operations", "comment", "status", "workflowRunIds"])
+        #expect(
+            answer.objectValue?.keys == ["requestId", "requestor", "operations", "comment", "status", "workflowRunIds"])
         #expect(answer["operations"]?[0]?["type"] == recorded["operations"]?[0]?["type"])
         #expect(answer["operations"]?[0]?["payload"] == recorded["operations"]?[0]?["payload"])
         #expect(answer["operations"]?[0]?.objectValue?.keys == ["type", "payload", "workflowRunIds"])
@@ -152,7 +157,9 @@ private func withoutRuntimeConfiguration(_ value: JSONValue) -> JSONValue {
                 "name": "Create glossary term", "description": "", "isEnabled": true,
                 "triggers": [["type": "when_term_creation_is_requested"]], "actionDag": example["actionDag"]!,
             ], id: workflowId)
-        let (_, runId) = try engine.submit(["operations": [["type": "CreateTerm", "payload": example["runPayload"]!["payload"]!]]])
+        let (_, runId) = try engine.submit([
+            "operations": [["type": "CreateTerm", "payload": example["runPayload"]!["payload"]!]]
+        ])
         let run = try #require(runId)
         let taskId = try #require(engine.taskId(run: run))
         let task = try engine.task(taskId)
@@ -169,9 +176,11 @@ private func withoutRuntimeConfiguration(_ value: JSONValue) -> JSONValue {
         #expect(task["expiryInfo"]?["expirySettings"] == recorded["expiryInfo"]?["expirySettings"])
         #expect(task["expiryInfo"]?["expiryTime"] == "2024-01-31T00:00:00.000000000Z")
         #expect(task["expiryInfo"]?["nextExpiryNotificationTime"] == task["expiryInfo"]?["expiryTime"])
-        #expect(task["approvalDetail"] == [
-            "approvalType": "PendingOnAll", "status": "Pending", "approvers": [.init(stringLiteral: recordedApprover): ["reply": "Pending"]],
-        ])
+        #expect(
+            task["approvalDetail"] == [
+                "approvalType": "PendingOnAll", "status": "Pending",
+                "approvers": [.init(stringLiteral: recordedApprover): ["reply": "Pending"]],
+            ])
         // The run's detail shows the evaluated input, as in the example.
         let detail = try engine.run(run)["detail"]?["actions"]?["Start and wait for an approval"]
         #expect(detail?["status"] == "Running")

@@ -17,11 +17,13 @@ import Testing
                 ]))
         try engine.put(
             [
-                "name": "task", "description": "d", "isEnabled": true, "triggers": [["type": "when_asset_update_is_requested"]],
+                "name": "task", "description": "d", "isEnabled": true,
+                "triggers": [["type": "when_asset_update_is_requested"]],
                 "actionDag": [
                     "actions": [
                         "Do": [
-                            "type": "Task", "inputs": ["parameters": ["taskBody": "b", "assignedTo": [.string(People.carol)]]],
+                            "type": "Task",
+                            "inputs": ["parameters": ["taskBody": "b", "assignedTo": [.string(People.carol)]]],
                             "runAfter": [:],
                         ]
                     ]
@@ -38,10 +40,13 @@ import Testing
         try engine.approveApprovalTask(id: secondTask, body: nil, caller: People.alice)
         let (_, third) = try engine.submit(createTermRequest(name: "three"))
         try engine.cancelWorkflowRun(id: try #require(third), body: ["comment": "no"], caller: People.requestor)
-        let (_, fourth) = try engine.submit(["operations": [["type": "UpdateAsset", "payload": ["asset": ["name": "a"]]]]])
+        let (_, fourth) = try engine.submit([
+            "operations": [["type": "UpdateAsset", "payload": ["asset": ["name": "a"]]]]
+        ])
         let fourthRun = try #require(fourth)
         let simpleTask = try #require(engine.taskId(run: fourthRun, action: "Do"))
-        try engine.changeTaskStatus(id: simpleTask, body: ["newStatus": "InProgress", "comment": "c"], caller: People.carol)
+        try engine.changeTaskStatus(
+            id: simpleTask, body: ["newStatus": "InProgress", "comment": "c"], caller: People.carol)
         _ = try engine.submit(["operations": [["type": "GrantDataAccess", "payload": ["asset": ["name": "x"]]]]])
         engine.advance(seconds: 86_400 + 0.25)
         return (engine, secondTask, secondRun)

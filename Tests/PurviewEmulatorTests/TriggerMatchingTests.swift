@@ -34,7 +34,8 @@ private func matches(_ trigger: JSONValue, _ facts: OperationFacts) -> Bool {
 
     @Test func glossaryScope() {
         let trigger: JSONValue = [
-            "type": "when_term_creation_is_requested", "underGlossaryHierarchy": .string("/glossaries/\(glossaryGuid.uppercased())"),
+            "type": "when_term_creation_is_requested",
+            "underGlossaryHierarchy": .string("/glossaries/\(glossaryGuid.uppercased())"),
         ]
         #expect(matches(trigger, term()))
         #expect(!matches(trigger, term(glossary: "99999999-b4df-4a66-a61d-1b0716f3fa48")))
@@ -42,20 +43,25 @@ private func matches(_ trigger: JSONValue, _ facts: OperationFacts) -> Bool {
     }
 
     @Test func parentTermScope() {
-        let trigger: JSONValue = ["type": "when_term_creation_is_requested", "underGlossaryHierarchy": .string("/terms/\(parentGuid)")]
+        let trigger: JSONValue = [
+            "type": "when_term_creation_is_requested", "underGlossaryHierarchy": .string("/terms/\(parentGuid)"),
+        ]
         #expect(matches(trigger, term(parent: parentGuid)))
         #expect(!matches(trigger, term(parent: "00000000-32f4-408d-9e67-3d4da9215470")))
         #expect(!matches(trigger, term()))
         let legacyShape = OperationFacts(
-            kind: .createTerm, payload: ["glossaryTerm": ["name": "x", "parentTerm": ["termGuid": .string(parentGuid)]]])
+            kind: .createTerm,
+            payload: ["glossaryTerm": ["name": "x", "parentTerm": ["termGuid": .string(parentGuid)]]])
         #expect(matches(trigger, legacyShape))
     }
 
     @Test func collectionScope() {
         let trigger: JSONValue = ["type": "when_data_access_grant_is_requested", "underCollection": "Finance"]
-        let named = OperationFacts(kind: .grantDataAccess, payload: ["asset": ["name": "t", "collectionId": "finance"]])
+        let named = OperationFacts(
+            kind: .grantDataAccess, payload: ["asset": ["name": "t", "collectionId": "finance"]])
         let reference = OperationFacts(
-            kind: .grantDataAccess, payload: ["asset": ["collection": ["type": "CollectionReference", "referenceName": "finance"]]])
+            kind: .grantDataAccess,
+            payload: ["asset": ["collection": ["type": "CollectionReference", "referenceName": "finance"]]])
         let topLevel = OperationFacts(kind: .grantDataAccess, payload: ["collectionName": "Finance"])
         let other = OperationFacts(kind: .grantDataAccess, payload: ["asset": ["collectionId": "sales"]])
         let none = OperationFacts(kind: .grantDataAccess, payload: ["asset": ["name": "t"]])
@@ -76,13 +82,15 @@ private func matches(_ trigger: JSONValue, _ facts: OperationFacts) -> Bool {
         ]
         #expect(matches(live, none))
         let filtered: JSONValue = [
-            "type": "when_data_access_grant_is_requested", "eligibleAssetFilter": ["type": "underCollection", "value": "hr"],
+            "type": "when_data_access_grant_is_requested",
+            "eligibleAssetFilter": ["type": "underCollection", "value": "hr"],
         ]
         #expect(!matches(filtered, none))
     }
 
     @Test func createTermRunInputHasTheServiceShape() {
-        let facts = OperationFacts(kind: .createTerm, payload: json(Fixtures.submitUserRequest2023)["operations"]![0]!["payload"]!)
+        let facts = OperationFacts(
+            kind: .createTerm, payload: json(Fixtures.submitUserRequest2023)["operations"]![0]!["payload"]!)
         #expect(
             facts.runInput(requestor: "eece94d9-0619-4669-bb8a-d6ecec5220bc")
                 == json(
@@ -113,7 +121,8 @@ private func matches(_ trigger: JSONValue, _ facts: OperationFacts) -> Bool {
     }
 
     @Test func otherOperationsExposeTheirPayload() {
-        let facts = OperationFacts(kind: .updateAsset, payload: ["asset": ["name": "orders", "guid": "a1"], "requestor": "spoof"])
+        let facts = OperationFacts(
+            kind: .updateAsset, payload: ["asset": ["name": "orders", "guid": "a1"], "requestor": "spoof"])
         #expect(facts.runInput(requestor: "r") == ["requestor": "r", "asset": ["name": "orders", "guid": "a1"]])
         #expect(facts.targetValue == "orders")
         #expect(OperationFacts(kind: .importTerms, payload: ["fileName": "terms.csv"]).targetValue == "terms.csv")
@@ -127,7 +136,10 @@ private func matches(_ trigger: JSONValue, _ facts: OperationFacts) -> Bool {
         let deletion = "00000000-0000-0000-0000-00000000000d"
         try engine.put(
             approvalWorkflow(
-                trigger: ["type": "when_term_creation_is_requested", "underGlossaryHierarchy": .string("/glossaries/\(glossaryGuid)")]),
+                trigger: [
+                    "type": "when_term_creation_is_requested",
+                    "underGlossaryHierarchy": .string("/glossaries/\(glossaryGuid)"),
+                ]),
             id: scoped)
         try engine.put(approvalWorkflow(), id: other)
         try engine.put(approvalWorkflow(isEnabled: false), id: disabled)

@@ -7,7 +7,10 @@ import Testing
 private func workflow(_ actions: JSONObject, triggers: JSONValue = [["type": "when_term_creation_is_requested"]])
     -> JSONValue
 {
-    ["name": "wf", "description": "", "isEnabled": true, "triggers": triggers, "actionDag": ["actions": .object(actions)]]
+    [
+        "name": "wf", "description": "", "isEnabled": true, "triggers": triggers,
+        "actionDag": ["actions": .object(actions)],
+    ]
 }
 
 private let email: JSONValue = [
@@ -34,7 +37,11 @@ private func violations(_ definition: JSONValue) -> [WorkflowViolation] { Workfl
             found == [
                 .action("Grant", "The action type 'WaitForApproval' of action 'Grant' is not supported.")
             ])
-        #expect(found[0].json == json(#"{"severity":"error","location":{"type":"action","actionName":"Grant"},"message":"The action type 'WaitForApproval' of action 'Grant' is not supported."}"#))
+        #expect(
+            found[0].json
+                == json(
+                    #"{"severity":"error","location":{"type":"action","actionName":"Grant"},"message":"The action type 'WaitForApproval' of action 'Grant' is not supported."}"#
+                ))
     }
 
     @Test func missingType() {
@@ -42,9 +49,12 @@ private func violations(_ definition: JSONValue) -> [WorkflowViolation] { Workfl
     }
 
     @Test func runAfterNamingAMissingSibling() {
-        let found = violations(workflow(["Mail": email.objectValue!.setting("runAfter", ["Ghost": ["Succeeded"]]).json]))
+        let found = violations(
+            workflow(["Mail": email.objectValue!.setting("runAfter", ["Ghost": ["Succeeded"]]).json]))
         #expect(
-            found == [.action("Mail", "The action 'Mail' runs after 'Ghost', which is not an action in the same scope.")])
+            found == [
+                .action("Mail", "The action 'Mail' runs after 'Ghost', which is not an action in the same scope.")
+            ])
     }
 
     @Test func runAfterNamingAnActionInAnotherScope() {
@@ -128,7 +138,11 @@ private func violations(_ definition: JSONValue) -> [WorkflowViolation] { Workfl
     @Test func badExpressionsAreLocatedAtTheirParameter() {
         let mail = email.objectValue!.setting(
             "inputs",
-            ["parameters": ["emailSubject": "@{runInput(}", "emailMessage": "@{startsWith()}", "emailRecipients": ["@{nope()}"]]])
+            [
+                "parameters": [
+                    "emailSubject": "@{runInput(}", "emailMessage": "@{startsWith()}", "emailRecipients": ["@{nope()}"],
+                ]
+            ])
         let found = violations(workflow(["Email notification action": mail.json]))
         #expect(found.map(\.parameterKey) == ["emailSubject", "emailMessage", "emailRecipients"])
         #expect(found.map(\.locationType) == [.actionParameter, .actionParameter, .actionParameter])
@@ -142,19 +156,29 @@ private func violations(_ definition: JSONValue) -> [WorkflowViolation] { Workfl
     @Test func outputsOfAnUnknownAction() {
         let mail = email.objectValue!.setting(
             "inputs",
-            ["parameters": ["emailSubject": "@{outputs('Ghost')['outcome']}", "emailMessage": "m", "emailRecipients": ["x"]]])
+            [
+                "parameters": [
+                    "emailSubject": "@{outputs('Ghost')['outcome']}", "emailMessage": "m", "emailRecipients": ["x"],
+                ]
+            ])
         let found = violations(workflow(["Mail": mail.json]))
-        #expect(found.map(\.message) == ["The action 'Ghost' referenced by 'outputs()' is not defined in the workflow."])
+        #expect(
+            found.map(\.message) == ["The action 'Ghost' referenced by 'outputs()' is not defined in the workflow."])
     }
 
     @Test func conditionProblems() {
         let found = violations(
             workflow([
                 "No expression": ["type": "If", "actions": [:], "runAfter": [:]],
-                "Bad operator": ["type": "If", "expression": ["similar": ["a", "b"]], "actions": [:], "runAfter": [:]],
-                "Bad arity": ["type": "If", "expression": ["and": [["equals": ["a"]]]], "actions": [:], "runAfter": [:]],
+                "Bad operator": [
+                    "type": "If", "expression": ["similar": ["a", "b"]], "actions": [:], "runAfter": [:],
+                ],
+                "Bad arity": [
+                    "type": "If", "expression": ["and": [["equals": ["a"]]]], "actions": [:], "runAfter": [:],
+                ],
                 "Bad operand": [
-                    "type": "If", "expression": ["or": [["equals": ["@{runInput(", "b"]]]], "actions": [:], "runAfter": [:],
+                    "type": "If", "expression": ["or": [["equals": ["@{runInput(", "b"]]]], "actions": [:],
+                    "runAfter": [:],
                 ],
             ]))
         #expect(found.map(\.actionName) == ["No expression", "Bad operator", "Bad arity", "Bad operand"])
@@ -183,7 +207,8 @@ private func violations(_ definition: JSONValue) -> [WorkflowViolation] { Workfl
             [
                 "name": "", "isEnabled": "yes",
                 "triggers": [
-                    ["type": "when_pigs_fly"], ["type": "when_term_creation_is_requested", "underGlossaryHierarchy": "/folders/x"],
+                    ["type": "when_pigs_fly"],
+                    ["type": "when_term_creation_is_requested", "underGlossaryHierarchy": "/folders/x"],
                     ["type": "when_asset_update_is_requested", "underCollection": ""],
                 ],
             ])
@@ -193,7 +218,8 @@ private func violations(_ definition: JSONValue) -> [WorkflowViolation] { Workfl
         #expect(found.last?.message == "The workflow has no actions.")
         #expect(found.contains { $0.message.hasPrefix("The trigger type 'when_pigs_fly' is not supported") })
         #expect(found.contains { $0.message.contains("'/folders/x'") })
-        #expect(violations(["name": "x", "description": "", "isEnabled": true]).first?.message.contains("triggers") == true)
+        #expect(
+            violations(["name": "x", "description": "", "isEnabled": true]).first?.message.contains("triggers") == true)
     }
 
     @Test func engineValidateAnswersValueAndErrors() throws {

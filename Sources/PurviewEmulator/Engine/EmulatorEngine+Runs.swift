@@ -232,7 +232,9 @@ extension EmulatorEngine {
         if let frequency = parameters["reminderSettings"]?["interval"].flatMap(SettingsDuration.init) {
             task.reminder = ReminderState(frequency: frequency, nextRemindTime: time.adding(seconds: frequency.seconds))
         }
-        if let settings = parameters["expirySettings"], let period = settings["expireAfter"].flatMap(SettingsDuration.init) {
+        if let settings = parameters["expirySettings"],
+            let period = settings["expireAfter"].flatMap(SettingsDuration.init)
+        {
             task.expiry = ExpiryState(
                 expireAfter: period, expiryTime: time.adding(seconds: period.seconds),
                 notifyOnExpiration: Self.flattenedStrings(settings["notifyOnExpiration"]))
@@ -278,8 +280,9 @@ extension EmulatorEngine {
     }
 
     /// Ends the waiting action of a task (decided, completed, canceled or expired) and moves its run on.
-    mutating func finishTaskAction(_ task: TaskRecord, status: ActionStatus, outputs: JSONValue?, failure: ActionFailure?)
-    {
+    mutating func finishTaskAction(
+        _ task: TaskRecord, status: ActionStatus, outputs: JSONValue?, failure: ActionFailure?
+    ) {
         guard var run = state.runs[task.workflowRunId], run.status == .inProgress,
             var record = run.actions[task.actionName], record.status == .running
         else { return }
@@ -378,7 +381,8 @@ extension EmulatorEngine {
             if order != 0 { return query.descending ? order > 0 : order < 0 }
             return query.descending ? lhs.0 > rhs.0 : lhs.0 < rhs.0
         }
-        return try page(runs.map { render($0.1, full: false) }, maxPageSize: query.maxPageSize, token: query.continuationToken)
+        return try page(
+            runs.map { render($0.1, full: false) }, maxPageSize: query.maxPageSize, token: query.continuationToken)
     }
 
     func render(_ run: RunRecord, full: Bool) -> JSONValue {
@@ -421,7 +425,9 @@ extension EmulatorEngine {
         guard let body, !body.isNull else { return nil }
         guard let object = body.objectValue else { throw .invalidRequest("The request body must be a JSON object.") }
         guard let value = object["comment"], !value.isNull else { return nil }
-        guard let text = value.stringValue else { throw .invalidRequest("The 'comment' must be a string.", target: "comment") }
+        guard let text = value.stringValue else {
+            throw .invalidRequest("The 'comment' must be a string.", target: "comment")
+        }
         return text
     }
 

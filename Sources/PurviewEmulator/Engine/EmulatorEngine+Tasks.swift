@@ -131,18 +131,21 @@ extension EmulatorEngine {
         for (index, item) in reassignments.enumerated() {
             guard let from = item["reassignFrom"]?.stringValue, let to = item["reassignTo"]?.stringValue else {
                 throw .invalidRequest(
-                    "Each reassignment needs 'reassignFrom' and 'reassignTo' strings.", target: "reassignments[\(index)]")
+                    "Each reassignment needs 'reassignFrom' and 'reassignTo' strings.",
+                    target: "reassignments[\(index)]")
             }
             let (resolved, unknown) = resolvePrincipals(.string(to))
             guard unknown.isEmpty, let target = resolved.first else {
-                throw .invalidRequest("The principal '\(to)' is not known.", target: "reassignments[\(index)].reassignTo")
+                throw .invalidRequest(
+                    "The principal '\(to)' is not known.", target: "reassignments[\(index)].reassignTo")
             }
             pairs.append((normalizedPrincipal(from), target))
         }
         guard var task = state.tasks[id.lowercased()] else { throw .taskNotFound(id) }
         guard task.isOpen else {
             throw .conflict(
-                "Workflow.TaskAlreadyCompleted", "The task '\(task.id)' is already \(task.statusText).", target: task.id)
+                "Workflow.TaskAlreadyCompleted", "The task '\(task.id)' is already \(task.statusText).", target: task.id
+            )
         }
         let who = normalizedPrincipal(caller)
         guard task.assignees.contains(who) || configuration.isAdministrator(who) else {
@@ -219,7 +222,8 @@ extension EmulatorEngine {
         }
         let time = now
         simple.changeHistory.append(
-            StatusChange(previousStatus: simple.status, newStatus: newStatus, changedBy: who, comment: comment, time: time))
+            StatusChange(
+                previousStatus: simple.status, newStatus: newStatus, changedBy: who, comment: comment, time: time))
         simple.status = newStatus
         task.simple = simple
         task.lastUpdateTime = time
@@ -246,11 +250,13 @@ extension EmulatorEngine {
     mutating func fireDueTimers() {
         let current = now
         for _ in 0..<10_000 {
-            var next: (time: Timestamp, isReminder: Bool, order: Int, id: String)?
+            var next: (time: PurviewTimestamp, isReminder: Bool, order: Int, id: String)?
             for (order, id) in state.taskOrder.enumerated() {
                 guard let task = state.tasks[id], task.isOpen else { continue }
-                var candidates: [(Timestamp, Bool)] = []
-                if let expiry = task.expiry, expiry.expiryTime <= current { candidates.append((expiry.expiryTime, false)) }
+                var candidates: [(PurviewTimestamp, Bool)] = []
+                if let expiry = task.expiry, expiry.expiryTime <= current {
+                    candidates.append((expiry.expiryTime, false))
+                }
                 if let reminder = task.reminder, reminder.nextRemindTime <= current,
                     task.expiry.map({ reminder.nextRemindTime < $0.expiryTime }) ?? true
                 {
@@ -258,7 +264,9 @@ extension EmulatorEngine {
                 }
                 for (time, isReminder) in candidates {
                     let key = (time, isReminder, order, id)
-                    if let best = next, (best.time, best.isReminder ? 1 : 0, best.order) <= (time, isReminder ? 1 : 0, order) {
+                    if let best = next,
+                        (best.time, best.isReminder ? 1 : 0, best.order) <= (time, isReminder ? 1 : 0, order)
+                    {
                         continue
                     }
                     next = key
@@ -299,7 +307,8 @@ extension EmulatorEngine {
         task.expiry = expiry
         task.lastUpdateTime = time
         state.tasks[id] = task
-        let period = "\(expiry.expireAfter.number) \(expiry.expireAfter.unit.rawValue.lowercased())"
+        let period =
+            "\(expiry.expireAfter.number) \(expiry.expireAfter.unit.rawValue.lowercased())"
             + (expiry.expireAfter.number == 1 ? "" : "s")
         let message =
             "The task '\(task.title)' (\(task.id)) expired at \(time) after \(period) "

@@ -84,7 +84,7 @@ public struct EmulatorEngine: Sendable {
     private var ids: any EmulatorIDGenerator
     var state = EngineState()
     /// While timers fire, records use the timer's own time rather than the clock's.
-    var pinnedTime: Timestamp?
+    var pinnedTime: PurviewTimestamp?
 
     public init(
         configuration: EmulatorConfiguration = EmulatorConfiguration(), clock: any EmulatorClock = SystemClock(),
@@ -96,8 +96,8 @@ public struct EmulatorEngine: Sendable {
     }
 
     /// The emulator's current time: the clock plus everything `advance(seconds:)` added.
-    public var now: Timestamp {
-        pinnedTime ?? Timestamp(clock.now()).adding(nanoseconds: state.timeOffsetNanoseconds)
+    public var now: PurviewTimestamp {
+        pinnedTime ?? PurviewTimestamp(clock.now()).adding(.nanoseconds(state.timeOffsetNanoseconds))
     }
 
     /// Moves the emulator's time forward and fires the reminders and expiries now due.

@@ -82,7 +82,8 @@ extension Template {
                     end += 1
                 }
                 guard end < bytes.count else {
-                    throw ExpressionSyntaxError(message: "The expression starting at position \(index) has no closing '}'.")
+                    throw ExpressionSyntaxError(
+                        message: "The expression starting at position \(index) has no closing '}'.")
                 }
                 if !text.isEmpty {
                     parts.append(.text(String(decoding: text, as: UTF8.self)))
@@ -127,13 +128,27 @@ private struct Tokenizer {
             switch byte {
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
                 index += 1
-            case UInt8(ascii: "("): result.append((.openParen, start)); index += 1
-            case UInt8(ascii: ")"): result.append((.closeParen, start)); index += 1
-            case UInt8(ascii: "["): result.append((.openBracket, start)); index += 1
-            case UInt8(ascii: "]"): result.append((.closeBracket, start)); index += 1
-            case UInt8(ascii: ","): result.append((.comma, start)); index += 1
-            case UInt8(ascii: "."): result.append((.dot, start)); index += 1
-            case UInt8(ascii: "?"): result.append((.question, start)); index += 1
+            case UInt8(ascii: "("):
+                result.append((.openParen, start))
+                index += 1
+            case UInt8(ascii: ")"):
+                result.append((.closeParen, start))
+                index += 1
+            case UInt8(ascii: "["):
+                result.append((.openBracket, start))
+                index += 1
+            case UInt8(ascii: "]"):
+                result.append((.closeBracket, start))
+                index += 1
+            case UInt8(ascii: ","):
+                result.append((.comma, start))
+                index += 1
+            case UInt8(ascii: "."):
+                result.append((.dot, start))
+                index += 1
+            case UInt8(ascii: "?"):
+                result.append((.question, start))
+                index += 1
             case UInt8(ascii: "'"):
                 var text: [UInt8] = []
                 index += 1

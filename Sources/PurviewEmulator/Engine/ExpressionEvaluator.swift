@@ -5,7 +5,7 @@ struct EvaluationContext: Sendable {
     var runInput: JSONValue
     /// Outputs of the actions that have finished, by action name.
     var actionOutputs: [String: JSONValue]
-    var now: Timestamp
+    var now: PurviewTimestamp
 }
 
 struct ExpressionEvaluationError: Error, Sendable, Hashable {
@@ -221,7 +221,9 @@ extension EvaluationContext {
             case .bool(let flag): return flag ? "true" : "false"
             default:
                 throw ExpressionEvaluationError(
-                    message: "The function '\(name)' expects a string as argument \(index + 1), not \(jsonText(arguments[index])).")
+                    message:
+                        "The function '\(name)' expects a string as argument \(index + 1), not \(jsonText(arguments[index]))."
+                )
             }
         }
         switch name {
@@ -252,7 +254,8 @@ extension EvaluationContext {
             case .array(let items): return .bool(items.contains { Self.equal($0, arguments[1]) })
             case .object(let object): return .bool(object[try string(1)] != nil)
             case .null: return .bool(false)
-            default: throw ExpressionEvaluationError(message: "The function 'contains' expects a string, array or object.")
+            default:
+                throw ExpressionEvaluationError(message: "The function 'contains' expects a string, array or object.")
             }
         case "greater", "greaterOrEquals", "less", "lessOrEquals":
             let order = try Self.compare(arguments[0], arguments[1], name)
@@ -277,7 +280,8 @@ extension EvaluationContext {
         case "split":
             let separator = try string(1)
             guard !separator.isEmpty else { return .array([.string(try string(0))]) }
-            return .array(try string(0).split(separator: separator, omittingEmptySubsequences: false).map { .string(String($0)) })
+            return .array(
+                try string(0).split(separator: separator, omittingEmptySubsequences: false).map { .string(String($0)) })
         case "join":
             guard let items = arguments[0].arrayValue else {
                 throw ExpressionEvaluationError(message: "The function 'join' expects an array.")

@@ -1,6 +1,9 @@
 /// `timeWindow`: only items started or created within this much time before now.
 public enum ListTimeWindow: String, Sendable, Hashable, CaseIterable {
-    case oneDay = "1d", sevenDays = "7d", thirtyDays = "30d", ninetyDays = "90d"
+    case oneDay = "1d"
+    case sevenDays = "7d"
+    case thirtyDays = "30d"
+    case ninetyDays = "90d"
 
     var seconds: Int64 {
         switch self {
@@ -109,7 +112,9 @@ public struct WorkflowTaskListQuery: Sendable, Hashable {
             switch value.lowercased() {
             case "approval": return "approval"
             case "simpletask": return "simpleTask"
-            default: throw .invalidParameter("taskTypes", "The task type '\(value)' is not valid; expected approval or simpleTask.")
+            default:
+                throw .invalidParameter(
+                    "taskTypes", "The task type '\(value)' is not valid; expected approval or simpleTask.")
             }
         }
         let statuses = ["Pending", "Approved", "Rejected", "Canceled", "NotStarted", "InProgress", "Completed"]

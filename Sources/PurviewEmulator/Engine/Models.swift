@@ -5,8 +5,13 @@ public import PurviewWorkflow
 
 /// Workflow run status, as the service spells it.
 enum RunStatus: String, Sendable, CaseIterable {
-    case notStarted = "NotStarted", inProgress = "InProgress", failed = "Failed", completed = "Completed"
-    case canceling = "Canceling", cancellationFailed = "CancellationFailed", canceled = "Canceled"
+    case notStarted = "NotStarted"
+    case inProgress = "InProgress"
+    case failed = "Failed"
+    case completed = "Completed"
+    case canceling = "Canceling"
+    case cancellationFailed = "CancellationFailed"
+    case canceled = "Canceled"
 
     var isFinished: Bool { self == .failed || self == .completed || self == .canceled || self == .cancellationFailed }
 
@@ -24,8 +29,12 @@ enum RunStatus: String, Sendable, CaseIterable {
 
 /// Status of one action inside a run.
 enum ActionStatus: String, Sendable, CaseIterable {
-    case running = "Running", succeeded = "Succeeded", failed = "Failed", skipped = "Skipped"
-    case canceled = "Canceled", timedOut = "TimedOut"
+    case running = "Running"
+    case succeeded = "Succeeded"
+    case failed = "Failed"
+    case skipped = "Skipped"
+    case canceled = "Canceled"
+    case timedOut = "TimedOut"
 
     var isFinished: Bool { self != .running }
 }
@@ -60,9 +69,9 @@ struct WorkflowRecord: Sendable, Hashable {
     var triggers: [JSONValue]
     /// Normalised at PUT (runtimeConfiguration defaults); nil when the PUT had none.
     var actionDag: JSONValue?
-    var createdTime: Timestamp
+    var createdTime: PurviewTimestamp
     var createdBy: String
-    var lastUpdateTime: Timestamp
+    var lastUpdateTime: PurviewTimestamp
     var updatedBy: String
 
     var snapshot: JSONValue {
@@ -78,7 +87,7 @@ struct WorkflowRecord: Sendable, Hashable {
 
     init(
         id: String, name: String, description: String, isEnabled: Bool, triggers: [JSONValue], actionDag: JSONValue?,
-        createdTime: Timestamp, createdBy: String, lastUpdateTime: Timestamp, updatedBy: String
+        createdTime: PurviewTimestamp, createdBy: String, lastUpdateTime: PurviewTimestamp, updatedBy: String
     ) {
         self.id = id
         self.name = name
@@ -131,8 +140,8 @@ struct ActionFailure: Sendable, Hashable {
 
 /// What happened to one action of a run.
 struct ActionRecord: Sendable, Hashable {
-    var startTime: Timestamp
-    var endTime: Timestamp?
+    var startTime: PurviewTimestamp
+    var endTime: PurviewTimestamp?
     var status: ActionStatus
     /// The evaluated `inputs.parameters`, when the action has any.
     var input: JSONValue?
@@ -144,7 +153,7 @@ struct ActionRecord: Sendable, Hashable {
     /// For `If`: which branch runs.
     var branch: Bool?
 
-    init(startTime: Timestamp, status: ActionStatus) {
+    init(startTime: PurviewTimestamp, status: ActionStatus) {
         self.startTime = startTime
         self.status = status
     }
@@ -189,9 +198,9 @@ struct RunRecord: Sendable, Hashable {
     var actionDag: JSONValue
     var runInput: JSONValue
     var status: RunStatus
-    var startTime: Timestamp
-    var endTime: Timestamp?
-    var cancelTime: Timestamp?
+    var startTime: PurviewTimestamp
+    var endTime: PurviewTimestamp?
+    var cancelTime: PurviewTimestamp?
     var cancelComment: String?
     var actions: [String: ActionRecord] = [:]
     /// Action names in the order they started, for a stable rendering.
@@ -199,7 +208,8 @@ struct RunRecord: Sendable, Hashable {
 
     init(
         id: String, workflowId: String, workflowName: String, userRequestId: String, requestor: String,
-        operation: OperationRecord, trigger: JSONValue, actionDag: JSONValue, runInput: JSONValue, startTime: Timestamp
+        operation: OperationRecord, trigger: JSONValue, actionDag: JSONValue, runInput: JSONValue,
+        startTime: PurviewTimestamp
     ) {
         self.id = id
         self.workflowId = workflowId
@@ -262,19 +272,28 @@ struct RunRecord: Sendable, Hashable {
 }
 
 enum TaskType: String, Sendable {
-    case approval = "Approval", simpleTask = "SimpleTask"
+    case approval = "Approval"
+    case simpleTask = "SimpleTask"
 }
 
 enum ApprovalStatus: String, Sendable, CaseIterable {
-    case pending = "Pending", approved = "Approved", rejected = "Rejected", canceled = "Canceled"
+    case pending = "Pending"
+    case approved = "Approved"
+    case rejected = "Rejected"
+    case canceled = "Canceled"
 }
 
 enum ApproverReply: String, Sendable {
-    case pending = "Pending", approved = "Approved", rejected = "Rejected"
+    case pending = "Pending"
+    case approved = "Approved"
+    case rejected = "Rejected"
 }
 
 enum SimpleTaskStatus: String, Sendable, CaseIterable {
-    case notStarted = "NotStarted", inProgress = "InProgress", completed = "Completed", canceled = "Canceled"
+    case notStarted = "NotStarted"
+    case inProgress = "InProgress"
+    case completed = "Completed"
+    case canceled = "Canceled"
 
     init?(lenient text: String) {
         let lowered = text.lowercased().replacing(" ", with: "")
@@ -291,7 +310,7 @@ struct Approver: Sendable, Hashable {
     var id: String
     var reply: ApproverReply
     var comment: String?
-    var responseTime: Timestamp?
+    var responseTime: PurviewTimestamp?
 
     var snapshot: JSONValue {
         var object: JSONObject = ["id": .string(id), "reply": .string(reply.rawValue)]
@@ -328,7 +347,7 @@ struct StatusChange: Sendable, Hashable {
     var newStatus: SimpleTaskStatus
     var changedBy: String
     var comment: String?
-    var time: Timestamp
+    var time: PurviewTimestamp
 
     var json: JSONValue {
         var object: JSONObject = [
@@ -341,7 +360,7 @@ struct StatusChange: Sendable, Hashable {
 
     init(
         previousStatus: SimpleTaskStatus, newStatus: SimpleTaskStatus, changedBy: String, comment: String?,
-        time: Timestamp
+        time: PurviewTimestamp
     ) {
         self.previousStatus = previousStatus
         self.newStatus = newStatus
@@ -372,16 +391,16 @@ struct SimpleTaskState: Sendable, Hashable {
 
 struct ReminderState: Sendable, Hashable {
     var frequency: SettingsDuration
-    var nextRemindTime: Timestamp
-    var lastRemindTime: Timestamp?
+    var nextRemindTime: PurviewTimestamp
+    var lastRemindTime: PurviewTimestamp?
 }
 
 struct ExpiryState: Sendable, Hashable {
     var expireAfter: SettingsDuration
-    var expiryTime: Timestamp
+    var expiryTime: PurviewTimestamp
     /// Recipients (evaluated) told when the task expires.
     var notifyOnExpiration: [String]
-    var lastExpiryNotificationTime: Timestamp?
+    var lastExpiryNotificationTime: PurviewTimestamp?
 }
 
 struct TaskRecord: Sendable, Hashable {
@@ -393,8 +412,8 @@ struct TaskRecord: Sendable, Hashable {
     var workflowName: String
     var actionName: String
     var requestor: String
-    var createdTime: Timestamp
-    var lastUpdateTime: Timestamp
+    var createdTime: PurviewTimestamp
+    var lastUpdateTime: PurviewTimestamp
     var operation: OperationRecord
     var reminder: ReminderState?
     var expiry: ExpiryState?
@@ -464,7 +483,7 @@ struct TaskRecord: Sendable, Hashable {
     }
 
     init(
-        id: String, type: TaskType, title: String, run: RunRecord, actionName: String, createdTime: Timestamp
+        id: String, type: TaskType, title: String, run: RunRecord, actionName: String, createdTime: PurviewTimestamp
     ) {
         self.id = id
         self.type = type
@@ -482,7 +501,9 @@ struct TaskRecord: Sendable, Hashable {
     init(snapshot: JSONValue) throws(EmulatorError) {
         let reader = try SnapshotReader(snapshot, "task")
         id = try reader.string("id")
-        guard let type = TaskType(rawValue: try reader.string("type")) else { throw SnapshotReader.invalid("task type") }
+        guard let type = TaskType(rawValue: try reader.string("type")) else {
+            throw SnapshotReader.invalid("task type")
+        }
         self.type = type
         title = try reader.string("title")
         workflowRunId = try reader.string("workflowRunId")
@@ -549,7 +570,7 @@ struct UserRequestRecord: Sendable, Hashable {
     var comment: String?
     var operations: [Operation]
     var status: RunStatus
-    var createdTime: Timestamp
+    var createdTime: PurviewTimestamp
 
     var snapshot: JSONValue {
         var object: JSONObject = [
@@ -569,7 +590,7 @@ struct UserRequestRecord: Sendable, Hashable {
 
     init(
         id: String, requestor: String, comment: String?, operations: [Operation], status: RunStatus,
-        createdTime: Timestamp
+        createdTime: PurviewTimestamp
     ) {
         self.id = id
         self.requestor = requestor
@@ -615,7 +636,7 @@ public struct EmulatorEffect: Sendable, Hashable {
     public var runId: String?
     public var workflowId: String?
     public var actionName: String?
-    public var time: Timestamp
+    public var time: PurviewTimestamp
 
     /// `{sequence,type,payload,requestId,requestor,runId?,workflowId?,actionName?,time}`.
     public var json: JSONValue {
@@ -632,7 +653,7 @@ public struct EmulatorEffect: Sendable, Hashable {
 
     init(
         sequence: Int, type: String, payload: JSONValue, requestId: String, requestor: String, runId: String?,
-        workflowId: String?, actionName: String?, time: Timestamp
+        workflowId: String?, actionName: String?, time: PurviewTimestamp
     ) {
         self.sequence = sequence
         self.type = type
@@ -679,7 +700,7 @@ public struct EmulatorEmail: Sendable, Hashable {
     public var runId: String?
     public var taskId: String?
     public var actionName: String?
-    public var time: Timestamp
+    public var time: PurviewTimestamp
 
     /// `{sequence,kind,recipients,subject,message,runId?,taskId?,actionName?,time}`.
     public var json: JSONValue {
@@ -697,7 +718,7 @@ public struct EmulatorEmail: Sendable, Hashable {
 
     init(
         sequence: Int, kind: Kind, recipients: [String], subject: String, message: String, runId: String?,
-        taskId: String?, actionName: String?, time: Timestamp
+        taskId: String?, actionName: String?, time: PurviewTimestamp
     ) {
         self.sequence = sequence
         self.kind = kind
@@ -737,7 +758,8 @@ struct SnapshotReader {
     }
 
     static func invalid(_ what: String) -> EmulatorError {
-        EmulatorError(.badRequest, code: "Workflow.InvalidSnapshot", message: "The state snapshot has an invalid \(what).")
+        EmulatorError(
+            .badRequest, code: "Workflow.InvalidSnapshot", message: "The state snapshot has an invalid \(what).")
     }
 
     func value(_ key: String) throws(EmulatorError) -> JSONValue {
@@ -772,12 +794,12 @@ struct SnapshotReader {
         return items
     }
 
-    func timestamp(_ key: String) throws(EmulatorError) -> Timestamp {
-        guard let time = Timestamp(parsing: try string(key)) else { throw Self.invalid("\(context) time '\(key)'") }
+    func timestamp(_ key: String) throws(EmulatorError) -> PurviewTimestamp {
+        guard let time = PurviewTimestamp(try string(key)) else { throw Self.invalid("\(context) time '\(key)'") }
         return time
     }
 
-    func optionalTimestamp(_ key: String) throws(EmulatorError) -> Timestamp? {
+    func optionalTimestamp(_ key: String) throws(EmulatorError) -> PurviewTimestamp? {
         guard object[key] != nil, !(object[key]?.isNull ?? true) else { return nil }
         return try timestamp(key)
     }

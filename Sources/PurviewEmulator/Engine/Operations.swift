@@ -109,7 +109,8 @@ struct OperationFacts: Sendable {
                 "definition": term["longDescription"] ?? .null,
                 "experts": .array(contactIds(term, "Expert")),
                 "stewards": .array(contactIds(term, "Steward")),
-                "parent": (term["parentRelatedTerm"]?["displayText"] ?? term["parentRelatedTerm"]?["termGuid"]) ?? .null,
+                "parent": (term["parentRelatedTerm"]?["displayText"] ?? term["parentRelatedTerm"]?["termGuid"])
+                    ?? .null,
             ]
             if kind != .createTerm, let guid = term["guid"] { shape["guid"] = guid }
             return ["requestor": .string(requestor), "term": .object(shape)]

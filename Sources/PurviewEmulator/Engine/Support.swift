@@ -44,64 +44,10 @@ func isUUID(_ text: String) -> Bool {
 func normalizedPrincipal(_ id: String) -> String { id.lowercased() }
 
 /// Compact JSON text, keys in insertion order; used where an expression turns a value into a string.
-func jsonText(_ value: JSONValue) -> String {
-    var output = ""
-    appendJSON(value, to: &output)
-    return output
-}
+func jsonText(_ value: JSONValue) -> String { value.serializedString() }
 
-private func appendJSON(_ value: JSONValue, to output: inout String) {
-    switch value {
-    case .null: output += "null"
-    case .bool(let flag): output += flag ? "true" : "false"
-    case .number(let number): output += numberText(number)
-    case .string(let text): appendQuoted(text, to: &output)
-    case .array(let items):
-        output += "["
-        for (index, item) in items.enumerated() {
-            if index > 0 { output += "," }
-            appendJSON(item, to: &output)
-        }
-        output += "]"
-    case .object(let object):
-        output += "{"
-        var first = true
-        for (key, item) in object {
-            if !first { output += "," }
-            first = false
-            appendQuoted(key, to: &output)
-            output += ":"
-            appendJSON(item, to: &output)
-        }
-        output += "}"
-    }
-}
-
-private func appendQuoted(_ text: String, to output: inout String) {
-    output += "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": output += "\\\""
-        case "\\": output += "\\\\"
-        case "\n": output += "\\n"
-        case "\r": output += "\\r"
-        case "\t": output += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                output.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    output += "\""
-}
-
-func numberText(_ number: Double) -> String {
-    if number.rounded() == number, abs(number) < 9.0e15 { return String(Int64(number)) }
-    return String(number)
-}
+/// A number as JSON writes it (`3`, not `3.0`).
+func numberText(_ number: Double) -> String { JSONValue.number(number).serializedString() }
 
 extension JSONObject {
     /// The object with `key` set, for building values inline.

@@ -103,7 +103,9 @@ enum WorkflowValidator {
         guard let actions = dag["actions"] else {
             return [.workflow("The workflow has no actions.", severity: .warning)]
         }
-        guard actions.objectValue != nil else { return [.workflow("The property 'actionDag.actions' must be an object.")] }
+        guard actions.objectValue != nil else {
+            return [.workflow("The property 'actionDag.actions' must be an object.")]
+        }
         let root = ActionScope(actions: actions)
         if root.actions.isEmpty { return [.workflow("The workflow has no actions.", severity: .warning)] }
         var found: [WorkflowViolation] = []
