@@ -30,7 +30,7 @@ import Testing
         return try await body()
     }
 
-    func waitFor(_ id: String, timeout: Duration = .seconds(5), until done: (GatewayRequest) -> Bool) async throws -> GatewayRequest {
+    func waitFor(_ id: String, timeout: Duration = .seconds(60), until done: (GatewayRequest) -> Bool) async throws -> GatewayRequest {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let request = try await store.get(id: id), done(request) { return request }
@@ -43,7 +43,7 @@ import Testing
     @Test func submitForwardsWithinTheWaitBudget() async throws {
         let gateway = service()
         let result = try await withRunning(gateway) {
-            try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(5))
+            try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
         }
         guard case .created(let request, let settled) = result else { Issue.record("not created"); return }
         #expect(settled)
@@ -117,7 +117,7 @@ import Testing
         purview.script(.fail(FakePurview.error(.service, status: 400, code: "Workflow.InvalidPayload")))
         let gateway = service()
         let result = try await withRunning(gateway) {
-            try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(5))
+            try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
         }
         guard case .created(let request, true) = result else { Issue.record("not settled"); return }
         #expect(request.status == .refused)
@@ -145,7 +145,7 @@ import Testing
         purview.script(.acceptButLoseAnswer(runs: 1))
         let gateway = service()
         try await withRunning(gateway) {
-            let result = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(5))
+            let result = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
             guard case .created(let request, _) = result else { return }
             let settled = try await waitFor(request.id) { $0.status == .submitted }
             #expect(settled.workflowRunIds.count == 1)
@@ -157,7 +157,7 @@ import Testing
         purview.script(.fail(FakePurview.error(.ambiguous, code: "request_timeout")))
         let gateway = service()
         try await withRunning(gateway) {
-            let result = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(5))
+            let result = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
             guard case .created(let request, _) = result else { return }
             let settled = try await waitFor(request.id) { $0.status == .unknown }
             #expect(settled.error?.code == "outcome_unknown")
@@ -189,7 +189,7 @@ import Testing
     @Test func pollerRollsUpRunsAndApprovals() async throws {
         let gateway = service()
         let result = try await withRunning(gateway) {
-            try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(5))
+            try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
         }
         guard case .created(let request, _) = result, let runId = request.workflowRunIds.first else { return }
         purview.settle(run: runId, status: .inProgress, approval: "Pending", approvers: ["u1": "Pending", "u2": "Pending"])
@@ -210,7 +210,7 @@ import Testing
         #expect(purview.state.withLock { $0.cancelled }.isEmpty)
 
         let result = try await withRunning(gateway) {
-            try await gateway.submit(kind: .termCreation, body: body, clientName: "p", idempotencyKey: nil, wait: .seconds(5))
+            try await gateway.submit(kind: .termCreation, body: body, clientName: "p", idempotencyKey: nil, wait: .seconds(60))
         }
         guard case .created(let sent, _) = result else { return }
         let stopped = try await gateway.cancel(sent, comment: nil, actor: "p")
