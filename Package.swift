@@ -71,6 +71,7 @@ let package = Package(
             name: "PurviewWorkflowTests",
             dependencies: ["PurviewWorkflow", "Networking", "HTTP", "Crypto"],
             swiftSettings: strict),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "PurviewWorkflow"], swiftSettings: strict),
         .testTarget(
             name: "PurviewEmulatorTests",
             dependencies: ["PurviewEmulator", "PurviewWorkflow", "Networking", "HTTP", "Crypto"],

@@ -30,6 +30,22 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     public var count: Int { keys.count }
     public var isEmpty: Bool { keys.isEmpty }
 
+    public mutating func reserveCapacity(_ minimumCapacity: Int) {
+        keys.reserveCapacity(minimumCapacity)
+        storage.reserveCapacity(minimumCapacity)
+    }
+
+    /// The values in key order.
+    public var values: [JSONValue] { keys.map { storage[$0]! } }
+
+    /// Removes a key, returning its value.
+    @discardableResult
+    public mutating func removeValue(forKey key: String) -> JSONValue? {
+        let old = storage[key]
+        self[key] = nil
+        return old
+    }
+
     public subscript(key: String) -> JSONValue? {
         get { storage[key] }
         set {

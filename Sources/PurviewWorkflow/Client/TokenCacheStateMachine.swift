@@ -95,6 +95,20 @@ public struct TokenCacheStateMachine<Instant: InstantProtocol>: Sendable where I
         }
     }
 
+    /// The cached token when handing it out changes nothing (no fetch or refresh due): the lock-light fast path.
+    public func tokenWithoutTransition(now: Instant) -> String? {
+        switch state {
+        case .cached(let cached) where isUsable(cached, now: now) && now < cached.refreshAt:
+            return cached.token.value
+        case .fetching(let old?) where isUsable(old, now: now):
+            return old.token.value
+        case .backingOff(let old?, let until, _) where isUsable(old, now: now) && now < until:
+            return old.token.value
+        default:
+            return nil
+        }
+    }
+
     public enum FetchResultAction: Sendable, Equatable {
         /// Hand this token to every waiting caller.
         case resumeWaiters(String)

@@ -1,2 +1,0 @@
-// The Compression module; see docs/ARCHITECTURE.md.
-import CZlib

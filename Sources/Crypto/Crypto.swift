@@ -1,2 +1,0 @@
-// The Crypto module; see docs/ARCHITECTURE.md.
-import COpenSSL

@@ -1,1 +1,0 @@
-// The GatewayCore module; see docs/ARCHITECTURE.md.

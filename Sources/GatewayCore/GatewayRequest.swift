@@ -1,0 +1,120 @@
+public import FoundationEssentials
+public import PurviewWorkflow
+
+/// A request as the gateway stores it: what was asked, what Purview said, and every transition.
+public struct GatewayRequest: Sendable, Hashable {
+    public var id: String
+    /// The API client (keys file `name`) that submitted it.
+    public var clientName: String
+    public var kind: RequestKind
+    public var requestedBy: String
+    public var comment: String?
+    public var subject: String
+    /// The body as accepted (canonical JSON decides idempotency).
+    public var body: JSONValue
+    public var operations: [PurviewOperation]
+    public var idempotencyKey: String?
+    public var status: RequestStatus
+    public var outcome: RequestOutcome?
+    public var purviewRequestId: String?
+    public var runs: [RunRecord]
+    public var error: RequestError?
+    /// Sends attempted so far.
+    public var attempts: Int
+    /// When the forwarder may try again (queued requests only).
+    public var nextAttemptAt: Date?
+    /// When the current send began (submitting requests only): reconciliation looks for runs after it.
+    public var submittingSince: Date?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var timeline: [TimelineEntry]
+
+    public init(
+        id: String, clientName: String, validated: ValidatedRequest, idempotencyKey: String?, now: Date
+    ) {
+        self.id = id
+        self.clientName = clientName
+        self.kind = validated.kind
+        self.requestedBy = validated.requestedBy
+        self.comment = validated.comment
+        self.subject = validated.subject
+        self.body = validated.body
+        self.operations = validated.operations
+        self.idempotencyKey = idempotencyKey
+        self.status = .queued
+        self.outcome = nil
+        self.purviewRequestId = nil
+        self.runs = []
+        self.error = nil
+        self.attempts = 0
+        self.nextAttemptAt = now
+        self.submittingSince = nil
+        self.createdAt = now
+        self.updatedAt = now
+        self.timeline = [TimelineEntry(at: now, status: .queued, outcome: nil, note: "accepted", actor: clientName)]
+    }
+
+    /// The run ids Purview returned.
+    public var workflowRunIds: [String] { runs.map(\.runId) }
+}
+
+/// What the gateway knows of one Purview workflow run.
+public struct RunRecord: Sendable, Hashable {
+    public var runId: String
+    public var status: PurviewRunStatus
+    public var startTime: Date?
+    public var endTime: Date?
+    /// Approvers who have not replied yet (object ids), from the run's pending approval tasks.
+    public var pendingApprovers: [String]
+    /// The decisions of the run's approval tasks, oldest first.
+    public var approvals: [ApprovalDecision]
+    public var polledAt: Date?
+
+    public init(
+        runId: String, status: PurviewRunStatus = .inProgress, startTime: Date? = nil, endTime: Date? = nil,
+        pendingApprovers: [String] = [], approvals: [ApprovalDecision] = [], polledAt: Date? = nil
+    ) {
+        self.runId = runId
+        self.status = status
+        self.startTime = startTime
+        self.endTime = endTime
+        self.pendingApprovers = pendingApprovers
+        self.approvals = approvals
+        self.polledAt = polledAt
+    }
+}
+
+/// Why a request failed or was refused: Purview's error as it answered, or the gateway's own.
+public struct RequestError: Sendable, Hashable {
+    /// Purview's error code (e.g. `Workflow.UserDataClient.CanNotFindEmailForUsers`) or the gateway's.
+    public var code: String
+    public var message: String
+    /// The HTTP status Purview answered, if any.
+    public var httpStatus: Int?
+    public var purviewRequestId: String?
+
+    public init(code: String, message: String, httpStatus: Int? = nil, purviewRequestId: String? = nil) {
+        self.code = code
+        self.message = message
+        self.httpStatus = httpStatus
+        self.purviewRequestId = purviewRequestId
+    }
+}
+
+/// One transition of a request, as it happened.
+public struct TimelineEntry: Sendable, Hashable {
+    public var at: Date
+    public var status: RequestStatus
+    public var outcome: RequestOutcome?
+    public var note: String?
+    /// Who caused it: a client name, `forwarder`, `poller`, or an operator.
+    public var actor: String?
+
+    public init(at: Date, status: RequestStatus, outcome: RequestOutcome?, note: String?, actor: String?) {
+        self.at = at
+        self.status = status
+        self.outcome = outcome
+        self.note = note
+        self.actor = actor
+    }
+}
