@@ -82,6 +82,19 @@ enum ClientSocket {
         }
     }
 
+    /// A non-blocking `connect(2)`: `.wouldBlock` means EINPROGRESS (wait for writability, then `pendingError`).
+    static func connect(_ fd: Int32, to address: SocketAddress) throws(IOError) -> IOResult<Void> {
+        let code = address.withSockaddr { pointer, length -> Int32 in
+            Glibc.connect(fd, pointer, length) == 0 ? 0 : cshim_errno()
+        }
+        switch code {
+        case 0: return .processed(())
+        // An interrupted connect carries on in the background, like one in progress.
+        case EINPROGRESS, EAGAIN, EINTR: return .wouldBlock
+        default: throw IOError(errnoCode: code, call: "connect")
+        }
+    }
+
     /// The outcome of a non-blocking connect once the socket became writable (0 means connected).
     static func pendingError(_ fd: Int32) -> Int32 {
         var value: Int32 = 0

@@ -98,7 +98,7 @@ final class HTTPClientConnection: EventLoopSelectable, TimerTarget, @unchecked S
             do throws(IOError) {
                 fd = try Syscall.socket(domain: address.family)
                 try? Syscall.setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1)
-                switch try Syscall.connect(fd, to: address) {
+                switch try ClientSocket.connect(fd, to: address) {
                 case .processed:
                     try watch(writable: false)
                     connected()
