@@ -190,6 +190,24 @@ struct HTTPClientTestCertificates: Sendable {
         #expect(connect.head.fields["Proxy-Authorization"] == "Basic " + Data("svc-gateway:pa ss".utf8).base64EncodedString())
     }
 
+    @Test func proxyThatNeverAnswersConnectTimesOut() async throws {
+        let proxy = try ScriptedServer { connection in
+            guard try connection.readRequest() != nil else { return }
+            _ = connection.waitForClientClose(timeout: 2)
+        }
+        defer { proxy.stop() }
+        var configuration = configuration(
+            trusting: TLSTrustStore(usesSystemDefaultPaths: false),
+            proxy: ProxySettings(httpsProxy: HTTPProxy(host: "127.0.0.1", port: proxy.port)))
+        configuration.connectTimeout = .milliseconds(200)
+        try await withHTTPClient(configuration) { client in
+            let error = await expectFailure(
+                client, HTTPClientRequest(method: .post, url: HTTPURL("https://purview.example.invalid/x")!, body: [1]))
+            #expect(error?.code == .connectTimeout)
+            #expect(error?.requestMayHaveBeenProcessed == false)
+        }
+    }
+
     @Test func proxyRefusingConnectFailsBeforeSending() async throws {
         let seen = Shared<[ReceivedRequest]>([])
         let proxy = try connectProxy(seen: seen, status: 407)

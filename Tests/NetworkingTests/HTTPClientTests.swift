@@ -533,6 +533,54 @@ import Testing
         #expect(late?.requestMayHaveBeenProcessed == false)
     }
 
+    @Test func cancellingAQueuedRequestNeverSendsIt() async throws {
+        let targets = Shared<[String]>([])
+        let server = try ScriptedServer { connection in
+            try connection.serve { request in
+                targets.update { $0.append(request.head.target) }
+                usleep(300_000)
+                try connection.respond(body: "ok")
+            }
+        }
+        defer { server.stop() }
+        try await withHTTPClient(loopbackConfiguration(maxConnections: 1)) { client in
+            async let first = client.execute(HTTPClientRequest(method: .get, url: server.url("/first")))
+            try await Task.sleep(for: .milliseconds(50))
+            let queued = Task { try await client.execute(HTTPClientRequest(method: .post, url: server.url("/queued"))) }
+            try await Task.sleep(for: .milliseconds(50))
+            queued.cancel()
+            do {
+                _ = try await queued.value
+                Issue.record("a cancelled request should fail")
+            } catch let error as HTTPClientError {
+                #expect(!error.requestMayHaveBeenProcessed)
+            }
+            #expect(try await first.body == Array("ok".utf8))
+        }
+        #expect(targets.value == ["/first"])
+    }
+
+    @Test func idleConnectionsAreClosedAfterTheIdleTimeout() async throws {
+        let closedByClient = Shared<[Bool]>([])
+        let server = try ScriptedServer { connection in
+            guard try connection.readRequest() != nil else { return }
+            try connection.respond(body: "\(connection.index)")
+            let closed = connection.waitForClientClose(timeout: 1.5)
+            closedByClient.update { $0.append(closed) }
+        }
+        defer { server.stop() }
+        var configuration = loopbackConfiguration()
+        configuration.idleTimeout = .milliseconds(100)
+        try await withHTTPClient(configuration) { client in
+            let first = try await client.execute(HTTPClientRequest(method: .get, url: server.url("/")))
+            #expect(first.body == Array("0".utf8))
+            for _ in 0..<100 where closedByClient.value.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(closedByClient.value == [true])
+            let second = try await client.execute(HTTPClientRequest(method: .get, url: server.url("/")))
+            #expect(second.body == Array("1".utf8))
+        }
+    }
+
     @Test func cancellingTheCallerEndsTheRequest() async throws {
         let server = try ScriptedServer { connection in
             guard try connection.readRequest() != nil else { return }

@@ -240,7 +240,8 @@ final class HTTPClientConnection: EventLoopSelectable, TimerTarget, @unchecked S
         }
         loop.cancelTimer(self)
         guard task.attach(to: self) else {
-            // Cancelled or completed while the lease was on its way.
+            // Cancelled (or completed) while the lease was on its way: nothing was sent.
+            task.finish(.failure(HTTPClientRequestTask.cancellationError(processed: false)))
             pool.connectionReleased(self)
             return
         }

@@ -77,6 +77,8 @@ final class HTTPClientPool: Sendable {
             return state.machine.requestArrived(
                 task.id, key: task.prepared.key, requiresNewConnection: requiresNewConnection)
         }
+        // A cancellation that raced with a retry's resubmission found nothing to cancel: do it now.
+        if task.isCancelled { cancelWaiting(task) }
     }
 
     func requestTimedOut(_ task: HTTPClientRequestTask) {
@@ -89,6 +91,10 @@ final class HTTPClientPool: Sendable {
             connection.loop.execute { connection.cancel(task) }
             return
         }
+        cancelWaiting(task)
+    }
+
+    private func cancelWaiting(_ task: HTTPClientRequestTask) {
         run { state in
             state.machine.requestCancelled(task.id, error: HTTPClientRequestTask.cancellationError(processed: false))
         }
