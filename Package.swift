@@ -58,6 +58,7 @@ let package = Package(
                 "Networking", "HTTP", "Crypto", "Observability",
             ],
             swiftSettings: strict),
+        .executableTarget(name: "NetBench", dependencies: ["Networking", "HTTP"]),
         .executableTarget(name: "FuzzHTTPParser", dependencies: ["HTTP"], swiftSettings: strict),
 
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: strict),

@@ -64,7 +64,8 @@ public enum HMAC {
                 }
             }
         }
-        precondition(result != nil && length == UInt32(SHA256.byteCount), "HMAC-SHA256 failed: \(OpenSSLErrorQueue.drain())")
+        precondition(
+            result != nil && length == UInt32(SHA256.byteCount), "HMAC-SHA256 failed: \(OpenSSLErrorQueue.drain())")
         return output
     }
 }

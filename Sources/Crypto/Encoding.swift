@@ -40,7 +40,8 @@ public enum Hex {
 
 /// The URL-safe base64 alphabet of RFC 4648 §5, written without padding (as JWTs require).
 public enum Base64URL {
-    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    private static let alphabet: [UInt8] = Array(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     private static let reverse: [UInt8] = {
         var table = [UInt8](repeating: 0xff, count: 256)

@@ -19,7 +19,8 @@ public enum SelfSignedCertificate {
             throw CryptoError.invalidArgument.with(detail: "days must be between 1 and 36500")
         }
         for name in subjectAltNames {
-            let valid = (name.hasPrefix("DNS:") || name.hasPrefix("IP:")) && name.count > 4
+            let valid =
+                (name.hasPrefix("DNS:") || name.hasPrefix("IP:")) && name.count > 4
                 && !name.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 < 0x21 || $0 > 0x7e })
             guard valid else {
                 throw CryptoError.invalidArgument.with(detail: "subject alternative names must be DNS:... or IP:...")
@@ -37,7 +38,9 @@ public enum SelfSignedCertificate {
         guard X509_gmtime_adj(X509_getm_notBefore(certificate), -300) != nil,
             X509_time_adj_ex(X509_getm_notAfter(certificate), Int32(days), 0, nil) != nil
         else { throw CryptoError.generationFailed.withOpenSSLErrors() }
-        guard X509_set_pubkey(certificate, key.pkey) == 1 else { throw CryptoError.generationFailed.withOpenSSLErrors() }
+        guard X509_set_pubkey(certificate, key.pkey) == 1 else {
+            throw CryptoError.generationFailed.withOpenSSLErrors()
+        }
 
         guard let name = X509_get_subject_name(certificate),
             X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, commonName, -1, -1, 0) == 1,
@@ -97,7 +100,9 @@ public enum SelfSignedCertificate {
             throw CryptoError.generationFailed.withOpenSSLErrors()
         }
         defer { BN_free(number) }
-        guard let serial = BN_to_ASN1_INTEGER(number, nil) else { throw CryptoError.generationFailed.withOpenSSLErrors() }
+        guard let serial = BN_to_ASN1_INTEGER(number, nil) else {
+            throw CryptoError.generationFailed.withOpenSSLErrors()
+        }
         defer { ASN1_INTEGER_free(serial) }
         guard X509_set_serialNumber(certificate, serial) == 1 else {
             throw CryptoError.generationFailed.withOpenSSLErrors()

@@ -209,8 +209,10 @@ public final class X509Certificate: @unchecked Sendable {
             return bytes.map(String.init).joined(separator: ".")
         case 16:
             // Full, uncompressed form: unambiguous and enough for display and comparison.
-            return stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
-                .joined(separator: ":")
+            return stride(from: 0, to: 16, by: 2).map {
+                String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16)
+            }
+            .joined(separator: ":")
         default:
             return nil
         }

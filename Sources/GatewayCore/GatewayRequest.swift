@@ -28,6 +28,12 @@ public struct GatewayRequest: Sendable, Hashable {
     public var createdAt: Date
     public var updatedAt: Date
     public var timeline: [TimelineEntry]
+    /// When the poller last read the runs.
+    public var polledAt: Date?
+    /// Optimistic-concurrency version, managed by the store: an update based on a stale copy fails.
+    public var version: Int = 0
+    /// SHA-256 (hex) of the canonical JSON body: equal bodies under one Idempotency-Key return the same request.
+    public var bodyDigest: String = ""
 
     public init(
         id: String, clientName: String, validated: ValidatedRequest, idempotencyKey: String?, now: Date

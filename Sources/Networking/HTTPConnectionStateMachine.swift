@@ -173,14 +173,15 @@ struct HTTPConnectionStateMachine: Sendable {
         return .stopReading(timeout: nil)
     }
 
-    /// The handler produced a response; `complete` when the whole body is in hand (not streamed).
-    mutating func responseStarted(complete: Bool) -> Action {
+    /// The handler produced a response; `complete` when the whole body is in hand (not streamed);
+    /// `mustClose` when the response itself ends the connection (`Connection: close`, or a body
+    /// delimited by closing for an HTTP/1.0 client).
+    mutating func responseStarted(complete: Bool, mustClose: Bool = false) -> Action {
         switch state {
         case .active(var exchange) where exchange.response == .pending:
             // A handler that answered before the body was read leaves unread bytes on the wire: the
             // connection cannot be reused.
-            if exchange.body != .complete { exchange.keepAlive = false }
-            if shuttingDown { exchange.keepAlive = false }
+            if exchange.body != .complete || mustClose || shuttingDown { exchange.keepAlive = false }
             exchange.response = complete ? .complete : .writing
             state = .active(exchange)
             return .writeResponse(closeAfter: !exchange.keepAlive)

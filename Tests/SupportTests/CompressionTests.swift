@@ -79,7 +79,9 @@ import Testing
         #expect(try Gzip.decompress(joined, maxOutputBytes: 1000) == expected)
         // zlib streams do not concatenate.
         let zlib = Array(Self.pythonZlib)
-        #expect(throws: CompressionError.corrupt) { try Gzip.decompress(zlib + zlib, maxOutputBytes: 1000, format: .zlib) }
+        #expect(throws: CompressionError.corrupt) {
+            try Gzip.decompress(zlib + zlib, maxOutputBytes: 1000, format: .zlib)
+        }
     }
 
     @Test func truncatedInputIsReportedAsTruncated() throws {
@@ -109,7 +111,9 @@ import Testing
         var badLength = compressed
         badLength[badLength.count - 1] ^= 0x01
         #expect(throws: CompressionError.corrupt) { try Gzip.decompress(badLength, maxOutputBytes: 10_000) }
-        #expect(throws: CompressionError.corrupt) { try Gzip.decompress(compressed + [0, 0, 0], maxOutputBytes: 10_000) }
+        #expect(throws: CompressionError.corrupt) {
+            try Gzip.decompress(compressed + [0, 0, 0], maxOutputBytes: 10_000)
+        }
 
         // A failed inflater stays failed.
         let inflater = GzipInflater(maxOutputBytes: 100)

@@ -6,9 +6,11 @@ import Testing
 @Suite struct DigestTests {
     @Test func sha256KnownVectors() {
         #expect(Hex.encode(SHA256.hash([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(Hex.encode(SHA256.hash("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            Hex.encode(SHA256.hash("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let long = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-        #expect(Hex.encode(SHA256.hash(long.utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(
+            Hex.encode(SHA256.hash(long.utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         // A non-contiguous sequence takes the copying path and must agree.
         #expect(SHA256.hash(AnySequence("abc".utf8)) == SHA256.hash(Array("abc".utf8)))
     }
@@ -24,7 +26,8 @@ import Testing
         #expect(Hex.encode(case2) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         // Case 6: a key longer than the block size is hashed first.
         let case6 = HMAC.sha256(
-            key: [UInt8](repeating: 0xaa, count: 131), data: "Test Using Larger Than Block-Size Key - Hash Key First".utf8)
+            key: [UInt8](repeating: 0xaa, count: 131),
+            data: "Test Using Larger Than Block-Size Key - Hash Key First".utf8)
         #expect(Hex.encode(case6) == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
         #expect(HMAC.sha256(key: [], data: []).count == 32)
     }
@@ -125,7 +128,8 @@ import Testing
     }
 
     @Test func encryptedKeyNeedsTheRightPassphraseAndNeverPrompts() throws {
-        let key = try RSAPrivateKey(pem: CryptoFixtures.rsaEncryptedPKCS8, passphrase: CryptoFixtures.encryptedPassphrase)
+        let key = try RSAPrivateKey(
+            pem: CryptoFixtures.rsaEncryptedPKCS8, passphrase: CryptoFixtures.encryptedPassphrase)
         #expect(try key.publicKey.pem() == RSAPrivateKey(pem: CryptoFixtures.rsaPKCS1).publicKey.pem())
         #expect(throws: CryptoError.invalidKey) {
             try RSAPrivateKey(pem: CryptoFixtures.rsaEncryptedPKCS8, passphrase: "wrong")
@@ -296,7 +300,9 @@ import Testing
         #expect(parsed.verifySignature(using: .hs256(key: key)))
         #expect(!parsed.verifySignature(using: .hs256(key: Array(key.dropFirst()))))
         // Re-signing the same header and payload reproduces the RFC's token exactly.
-        #expect(try JWT.sign(headerJSON: parsed.headerJSON, claimsJSON: parsed.payloadJSON, using: .hs256(key: key)) == token)
+        #expect(
+            try JWT.sign(headerJSON: parsed.headerJSON, claimsJSON: parsed.payloadJSON, using: .hs256(key: key))
+                == token)
     }
 
     @Test func rs256SignParseVerify() throws {

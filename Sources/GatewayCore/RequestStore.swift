@@ -1,0 +1,84 @@
+public import FoundationEssentials
+
+/// Filters of `GET /v1/requests`.
+public struct RequestFilter: Sendable, Hashable {
+    /// Only this client's requests, unless nil (`requests:read:all`).
+    public var clientName: String?
+    public var statuses: [RequestStatus] = []
+    public var kinds: [RequestKind] = []
+    public var requestedBy: String?
+    public var createdAfter: Date?
+    public var createdBefore: Date?
+
+    public init(clientName: String? = nil) { self.clientName = clientName }
+}
+
+/// A position in a listing: requests are listed newest first, by (createdAt, id).
+public struct RequestCursor: Sendable, Hashable {
+    public var createdAt: Date
+    public var id: String
+
+    public init(createdAt: Date, id: String) {
+        self.createdAt = createdAt
+        self.id = id
+    }
+}
+
+/// The result of inserting a request that may carry an Idempotency-Key.
+public enum InsertOutcome: Sendable, Hashable {
+    case inserted(GatewayRequest)
+    /// A request with the same client and key exists (made within the key's lifetime): it is returned as stored.
+    case existing(GatewayRequest)
+}
+
+/// The store changed underneath an update: re-read and apply again.
+public struct StoreConflict: Error, Sendable, Hashable {
+    public var id: String
+    public init(id: String) { self.id = id }
+}
+
+/// Why the store could not do what was asked (disk full, database down, ...).
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Durable storage of gateway requests. SQLite is the embedded default; PostgreSQL serves several replicas.
+///
+/// Every method commits durably before it returns: a request the API acknowledged survives a crash.
+public protocol RequestStore: Sendable {
+    /// Stores a new request, unless the same client already used its Idempotency-Key within
+    /// `idempotencyWindow` (then the stored request is returned untouched). Atomic across replicas.
+    func insert(_ request: GatewayRequest, idempotencyWindow: Duration, now: Date) async throws -> InsertOutcome
+
+    func get(id: String) async throws -> GatewayRequest?
+
+    /// Replaces the stored request if its version still equals `request.version`; returns the stored
+    /// copy with the version incremented. Throws `StoreConflict` when someone else updated it first.
+    func update(_ request: GatewayRequest) async throws -> GatewayRequest
+
+    /// Newest first, after `cursor`, at most `limit`.
+    func list(_ filter: RequestFilter, limit: Int, after cursor: RequestCursor?) async throws -> [GatewayRequest]
+
+    /// Takes up to `limit` requests due for forwarding (`queued` with `nextAttemptAt <= now`) and leases
+    /// them to `owner` until `now + lease`, so no other forwarder takes them meanwhile.
+    func claimForwardable(now: Date, limit: Int, owner: String, lease: Duration) async throws -> [GatewayRequest]
+
+    /// Takes up to `limit` requests left `submitting` whose lease expired (a forwarder died mid-send):
+    /// they must be reconciled, never blindly resent.
+    func claimStaleSubmitting(now: Date, limit: Int, owner: String, lease: Duration) async throws -> [GatewayRequest]
+
+    /// Takes up to `limit` requests whose runs are due a refresh (status submitted or in progress,
+    /// not polled since `polledBefore`), leased like `claimForwardable`.
+    func claimPollable(now: Date, polledBefore: Date, limit: Int, owner: String, lease: Duration) async throws -> [GatewayRequest]
+
+    /// Releases a lease early (work done or given up).
+    func release(id: String, owner: String) async throws
+
+    /// How many requests are in each status (forward queue depth, unknown count, ...).
+    func countByStatus() async throws -> [RequestStatus: Int]
+
+    /// Cheap liveness check for readiness probes.
+    func ping() async throws
+}

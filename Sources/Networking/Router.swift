@@ -1,0 +1,225 @@
+public import HTTP
+
+/// Code that answers a request.
+///
+/// Most handlers are `async` and run on Swift concurrency's executor. A handler that answers at once
+/// from memory (health checks, static documents) can be `immediate`: the event loop calls it inline
+/// with the whole body already read, saving a thread hop; it must never block or wait.
+public struct HTTPHandler: Sendable {
+    enum Kind: Sendable {
+        case async(@Sendable (ServerRequest) async throws -> ServerResponse)
+        case immediate(@Sendable (ServerRequest) throws -> ServerResponse)
+    }
+
+    let kind: Kind
+
+    public init(_ handle: @escaping @Sendable (ServerRequest) async throws -> ServerResponse) {
+        kind = .async(handle)
+    }
+
+    /// A handler the event loop runs inline. `request.body.bufferedBytes` holds the whole body.
+    public static func immediate(_ handle: @escaping @Sendable (ServerRequest) throws -> ServerResponse) -> HTTPHandler {
+        HTTPHandler(kind: .immediate(handle))
+    }
+
+    private init(kind: Kind) { self.kind = kind }
+
+    /// Runs the handler (either kind) from async code, for tests and for handlers wrapping handlers.
+    public func callAsFunction(_ request: ServerRequest) async throws -> ServerResponse {
+        switch kind {
+        case .async(let handle): return try await handle(request)
+        case .immediate(let handle): return try handle(request)
+        }
+    }
+}
+
+/// The decision made from a request head alone: who answers, with which path parameters, and how
+/// large a body it accepts.
+public struct HTTPRoute: Sendable {
+    public var handler: HTTPHandler
+    public var pathParameters: [String: String]
+    /// Overrides the server's body limit for this request (413 above it), nil for the default.
+    public var bodyLimit: Int?
+
+    public init(handler: HTTPHandler, pathParameters: [String: String] = [:], bodyLimit: Int? = nil) {
+        self.handler = handler
+        self.pathParameters = pathParameters
+        self.bodyLimit = bodyLimit
+    }
+}
+
+/// Chooses the handler for each request.
+public protocol HTTPResponder: Sendable {
+    /// Called on an event-loop thread for every request head, before its body is read: must be quick
+    /// and must never block.
+    func route(_ head: HTTPRequestHead) -> HTTPRoute
+}
+
+extension HTTPHandler: HTTPResponder {
+    /// One handler for every request.
+    public func route(_ head: HTTPRequestHead) -> HTTPRoute { HTTPRoute(handler: self) }
+}
+
+/// Builds a routing table: methods and path patterns with `{name}` parameters, e.g. `/v1/requests/{id}`.
+///
+/// Mutable while building, then `freeze()` gives the `Sendable` responder the server uses. An unknown
+/// path answers 404; a known path with another method answers 405 with `Allow`. HEAD falls back to the
+/// GET handler (the server sends no body for HEAD).
+public final class Router {
+    private var root = Node()
+
+    public init() {}
+
+    /// Adds a route. A later route for the same method and pattern replaces the earlier one.
+    /// `bodyLimit` raises or lowers the server's default body limit for this route.
+    public func add(_ method: HTTPMethod, _ pattern: String, bodyLimit: Int? = nil, _ handler: HTTPHandler) {
+        precondition(pattern.hasPrefix("/"), "a route pattern starts with '/': \(pattern)")
+        var node = root
+        let segments = Self.segments(of: pattern)
+        root = Self.inserting(
+            into: &node, segments: segments[...], method: method,
+            endpoint: Endpoint(handler: handler, bodyLimit: bodyLimit, parameterNames: []))
+    }
+
+    /// Adds an async handler for `method` and `pattern`.
+    public func add(
+        _ method: HTTPMethod, _ pattern: String, bodyLimit: Int? = nil,
+        handler: @escaping @Sendable (ServerRequest) async throws -> ServerResponse
+    ) {
+        add(method, pattern, bodyLimit: bodyLimit, HTTPHandler(handler))
+    }
+
+    /// The routing table as an immutable responder.
+    public func freeze() -> Responder { Responder(root: root) }
+
+    /// A frozen routing table.
+    public struct Responder: HTTPResponder {
+        fileprivate let root: Node
+
+        public func route(_ head: HTTPRequestHead) -> HTTPRoute {
+            var parameters: [String: String] = [:]
+            var node = root
+            var values: [Substring] = []
+            var path = Substring(head.path)
+            if path == "*" { return HTTPRoute(handler: Router.notFound) }
+            path = path.dropFirst()  // the leading "/"
+            while true {
+                let end = path.firstIndex(of: "/") ?? path.endIndex
+                let segment = path[..<end]
+                if let literal = node.literals[segment] {
+                    node = literal
+                } else if let parameter = node.parameter, !segment.isEmpty {
+                    values.append(segment)
+                    node = parameter
+                } else {
+                    return HTTPRoute(handler: Router.notFound)
+                }
+                guard end < path.endIndex else { break }
+                path = path[path.index(after: end)...]
+            }
+            guard let endpoint = node.endpoints[head.method] ?? (head.method == .head ? node.endpoints[.get] : nil)
+            else {
+                if node.endpoints.isEmpty { return HTTPRoute(handler: Router.notFound) }
+                return HTTPRoute(handler: Router.methodNotAllowed(node.allowHeader))
+            }
+            for (name, value) in zip(endpoint.parameterNames, values) {
+                parameters[name] = Router.percentDecoded(value)
+            }
+            return HTTPRoute(handler: endpoint.handler, pathParameters: parameters, bodyLimit: endpoint.bodyLimit)
+        }
+    }
+
+    fileprivate struct Endpoint: Sendable {
+        var handler: HTTPHandler
+        var bodyLimit: Int?
+        var parameterNames: [String]
+    }
+
+    fileprivate struct Node: Sendable {
+        var literals: [Substring: Node] = [:]
+        /// Stored in an array so the recursive value type has a size.
+        var parameterChild: [Node] = []
+        var endpoints: [HTTPMethod: Endpoint] = [:]
+        var allowHeader = ""
+
+        var parameter: Node? { parameterChild.first }
+    }
+
+    private enum Segment {
+        case literal(Substring)
+        case parameter(String)
+    }
+
+    private static func segments(of pattern: String) -> [Segment] {
+        pattern.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map { segment in
+            if segment.hasPrefix("{"), segment.hasSuffix("}"), segment.count > 2 {
+                return .parameter(String(segment.dropFirst().dropLast()))
+            }
+            return .literal(Substring(String(segment)))
+        }
+    }
+
+    private static func inserting(
+        into node: inout Node, segments: ArraySlice<Segment>, method: HTTPMethod, endpoint: Endpoint
+    ) -> Node {
+        var endpoint = endpoint
+        guard let first = segments.first else {
+            node.endpoints[method] = endpoint
+            var methods = node.endpoints.keys.map(\.rawValue)
+            if node.endpoints[.get] != nil, node.endpoints[.head] == nil { methods.append("HEAD") }
+            node.allowHeader = methods.sorted().joined(separator: ", ")
+            return node
+        }
+        let rest = segments.dropFirst()
+        switch first {
+        case .literal(let text):
+            var child = node.literals[text] ?? Node()
+            node.literals[text] = inserting(into: &child, segments: rest, method: method, endpoint: endpoint)
+        case .parameter(let name):
+            endpoint.parameterNames.append(name)
+            var child = node.parameterChild.first ?? Node()
+            node.parameterChild = [inserting(into: &child, segments: rest, method: method, endpoint: endpoint)]
+        }
+        return node
+    }
+
+    static let notFound = HTTPHandler.immediate { _ in
+        throw HTTPError(.notFound, "No resource at this path.")
+    }
+
+    static func methodNotAllowed(_ allow: String) -> HTTPHandler {
+        HTTPHandler.immediate { request in
+            throw HTTPError(
+                .methodNotAllowed, "\(request.method) is not allowed here.", headers: HTTPFields([("Allow", allow)]))
+        }
+    }
+
+    /// Decodes `%XX` escapes; malformed escapes are kept as they are.
+    static func percentDecoded(_ text: Substring) -> String {
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = Array(text.utf8)[...]
+        while let byte = iterator.popFirst() {
+            if byte == UInt8(ascii: "%"), iterator.count >= 2,
+                let high = hexValue(iterator[iterator.startIndex]),
+                let low = hexValue(iterator[iterator.startIndex + 1])
+            {
+                bytes.append(high << 4 | low)
+                iterator = iterator.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

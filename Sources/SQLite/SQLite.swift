@@ -1,2 +1,0 @@
-// The SQLite module; see docs/ARCHITECTURE.md.
-import CSQLite
