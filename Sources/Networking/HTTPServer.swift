@@ -2,6 +2,7 @@ import CLinuxShim
 import Dispatch
 import Glibc
 import HTTP
+public import Observability
 import Synchronization
 
 /// An HTTP/1.1 server: one epoll loop per core, each accepting on its own `SO_REUSEPORT` listener and
@@ -21,9 +22,6 @@ public final class HTTPServer: Sendable {
         case stopped
     }
 
-    /// A log line from the server: unexpected handler errors and I/O failures worth an operator's look.
-    public typealias Logger = @Sendable (_ message: String, _ metadata: [String: String]) -> Void
-
     public let configuration: HTTPServerConfiguration
     private let responder: any HTTPResponder
     private let errorRenderer: HTTPErrorRenderer
@@ -35,6 +33,7 @@ public final class HTTPServer: Sendable {
         configuration: HTTPServerConfiguration = HTTPServerConfiguration(), responder: some HTTPResponder,
         errorRenderer: @escaping HTTPErrorRenderer = plainTextErrorRenderer, logger: Logger? = nil
     ) {
+        // `logger` receives unexpected handler errors (as 500s) and socket failures worth an operator's look.
         self.configuration = configuration
         self.responder = responder
         self.errorRenderer = errorRenderer
@@ -138,7 +137,7 @@ final class ServerCore: Sendable {
     let configuration: HTTPServerConfiguration
     let responder: any HTTPResponder
     let errorRenderer: HTTPErrorRenderer
-    let logger: HTTPServer.Logger?
+    let logger: Logger?
     let serverLine: [UInt8]?
     let timeouts: TimeoutNanoseconds
     let contexts: [ServerLoopContext]
@@ -180,7 +179,7 @@ final class ServerCore: Sendable {
 
     init(
         configuration: HTTPServerConfiguration, responder: any HTTPResponder, errorRenderer: @escaping HTTPErrorRenderer,
-        logger: HTTPServer.Logger?, group: EventLoopGroup
+        logger: Logger?, group: EventLoopGroup
     ) {
         self.configuration = configuration
         self.responder = responder
@@ -244,8 +243,8 @@ final class ServerCore: Sendable {
         }
     }
 
-    func log(_ message: String, _ metadata: [String: String] = [:]) {
-        logger?(message, metadata)
+    func log(_ level: LogLevel, _ message: String, _ metadata: [String: LogValue] = [:]) {
+        logger?.log(level, message, metadata: metadata)
     }
 }
 
@@ -270,7 +269,7 @@ final class ServerLoopContext: @unchecked Sendable {
         do {
             try loop.register(fd, events: EPOLLIN.rawValue, handler: listener)
         } catch {
-            core.log("cannot watch the listening socket", ["error": "\(error)"])
+            core.log(.warning, "cannot watch the listening socket", ["error": "\(error)"])
         }
     }
 
@@ -293,12 +292,12 @@ final class ServerLoopContext: @unchecked Sendable {
                     continue
                 case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                     // Out of descriptors or memory: stop for a moment rather than spin on a ready listener.
-                    core.log("accept failed; pausing for 100 ms", ["error": "\(error)"])
+                    core.log(.warning, "accept failed; pausing for 100 ms", ["error": "\(error)"])
                     pauseAccepting()
                     loop.scheduleTimer(after: .milliseconds(100)) { [self] in resumeAccepting() }
                     return
                 default:
-                    core.log("accept failed", ["error": "\(error)"])
+                    core.log(.warning, "accept failed", ["error": "\(error)"])
                     return
                 }
             }
@@ -311,7 +310,7 @@ final class ServerLoopContext: @unchecked Sendable {
                 do {
                     tls = try TLSConnection(serverContext: tlsContext)
                 } catch {
-                    core.log("cannot start a TLS session", ["error": "\(error)"])
+                    core.log(.warning, "cannot start a TLS session", ["error": "\(error)"])
                     Syscall.close(fd)
                     core.connectionClosed()
                     continue
@@ -346,7 +345,7 @@ final class ServerLoopContext: @unchecked Sendable {
         do {
             try loop.register(listener.fd, events: EPOLLIN.rawValue, handler: listener)
         } catch {
-            core.log("cannot watch the listening socket again", ["error": "\(error)"])
+            core.log(.warning, "cannot watch the listening socket again", ["error": "\(error)"])
         }
     }
 

@@ -875,7 +875,7 @@ extension ServerCore {
     /// Turns a handler's error into the response the error renderer makes of it.
     func render(_ error: any Error, requestID: String?) -> ServerResponse {
         guard let httpError = error as? HTTPError else {
-            log("handler failed", ["error": String(describing: type(of: error)), "request_id": requestID ?? ""])
+            log(.error, "handler failed", ["error.type": "\(type(of: error))", "request.id": .string(requestID ?? "")])
             return errorRenderer(.internalServerError, "An internal error occurred.", requestID)
         }
         var response = errorRenderer(httpError.status, httpError.message, requestID)

@@ -9,7 +9,8 @@ import Testing
 final class TestClient: @unchecked Sendable {
     let fd: Int32
     private var parser = HTTPResponseParser()
-    private var pendingMethods: [HTTPMethod] = []
+    /// When set, everything is sent and received through this client-side TLS session.
+    private let tls: TLSConnection?
 
     struct Response {
         var status: Int
@@ -22,7 +23,8 @@ final class TestClient: @unchecked Sendable {
         var description: String
     }
 
-    init(port: Int, receiveTimeout: Duration = .seconds(5)) throws {
+    init(port: Int, receiveTimeout: Duration = .seconds(5), tls tlsContext: TLSContext? = nil) throws {
+        tls = try tlsContext.map { try TLSConnection(clientContext: $0, serverName: "127.0.0.1") }
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
         var address = sockaddr_in()
@@ -40,6 +42,17 @@ final class TestClient: @unchecked Sendable {
             throw Failure(description: "connect: errno \(code)")
         }
         setReceiveTimeout(receiveTimeout)
+        if let tls {
+            for _ in 0..<50 {
+                let state = try tls.handshake()
+                try sendRaw(tls.drainCiphertext())
+                if state == .complete { return }
+                let bytes = try receiveRaw()
+                guard !bytes.isEmpty else { throw Failure(description: "closed during the TLS handshake") }
+                bytes.withUnsafeBytes { tls.feedCiphertext($0) }
+            }
+            throw Failure(description: "TLS handshake did not finish")
+        }
     }
 
     deinit { close(fd) }
@@ -53,6 +66,12 @@ final class TestClient: @unchecked Sendable {
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
     func send(_ bytes: [UInt8]) throws {
+        guard let tls else { return try sendRaw(bytes) }
+        try bytes.withUnsafeBytes { try tls.writePlaintext($0) }
+        try sendRaw(tls.drainCiphertext())
+    }
+
+    private func sendRaw(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -92,8 +111,38 @@ final class TestClient: @unchecked Sendable {
         throw Failure(description: "response never ended")
     }
 
-    /// One recv; empty at EOF. Throws on timeout or error.
+    /// The next bytes (plaintext under TLS); empty at EOF. Throws on timeout or error.
     func receive(max: Int = 65536) throws -> [UInt8] {
+        guard let tls else { return try receiveRaw(max: max) }
+        var buffer = [UInt8](repeating: 0, count: max)
+        var sawEOF = false
+        for _ in 0..<10_000 {
+            let result: TLSReadResult
+            do {
+                result = try buffer.withUnsafeMutableBytes { try tls.readPlaintext(into: $0) }
+            } catch {
+                // An EOF without close_notify still ends the stream for these tests.
+                if sawEOF { return [] }
+                throw error
+            }
+            try? sendRaw(tls.drainCiphertext())
+            switch result {
+            case .bytes(let count): return Array(buffer[0..<count])
+            case .closed: return []
+            case .wantMore: if sawEOF { return [] }
+            }
+            let raw = try receiveRaw(max: max)
+            if raw.isEmpty {
+                sawEOF = true
+                tls.feedEndOfInput()
+            } else {
+                raw.withUnsafeBytes { tls.feedCiphertext($0) }
+            }
+        }
+        throw Failure(description: "no plaintext arrived")
+    }
+
+    private func receiveRaw(max: Int = 65536) throws -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: max)
         let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if count < 0 {
