@@ -87,6 +87,9 @@ public struct HTTPRequestParser: Sendable {
     public var isBetweenMessages: Bool { core.isBetweenMessages }
 
     /// True when the current head asked for `100-continue` and no body byte has been consumed yet.
+    ///
+    /// Call `next()` (after any `setBodyLimit`) before sending `100 Continue`: a Content-Length over the
+    /// limit fails there with 413 without waiting for body bytes, so no 100 is sent for a refused body.
     public var expectsContinue: Bool { core.expectsContinue }
 }
 
@@ -518,6 +521,7 @@ struct MessageParserCore: Sendable {
             throw .bad(summary.hostCount == 0 ? "missing Host header" : "more than one Host header")
         }
         if summary.hostCount > 1 { throw .bad("more than one Host header") }
+        if !summary.hostsValid { throw .bad("invalid Host header") }
         var continueExpected = false
         for value in summary.expect {
             try HTTPSyntax.forEachListElement(value) { (element) throws(HTTPParseError) in
@@ -567,6 +571,7 @@ struct MessageParserCore: Sendable {
     /// The fields that decide framing, gathered in one pass.
     struct FramingFields {
         var hostCount = 0
+        var hostsValid = true
         var contentLength: [String] = []
         var transferEncoding: [String] = []
         var expect: [String] = []
@@ -576,6 +581,7 @@ struct MessageParserCore: Sendable {
                 switch field.name.utf8.count {
                 case 4 where HTTPSyntax.equalsIgnoringCase(field.name, "host"):
                     hostCount += 1
+                    hostsValid = hostsValid && MessageParserCore.isValidHost(field.value)
                 case 6 where HTTPSyntax.equalsIgnoringCase(field.name, "expect"):
                     expect.append(field.value)
                 case 14 where HTTPSyntax.equalsIgnoringCase(field.name, "content-length"):
@@ -586,6 +592,44 @@ struct MessageParserCore: Sendable {
                     break
                 }
             }
+        }
+    }
+
+    /// `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2), or empty; RFC 9112 §3.2 requires a 400
+    /// for anything else, which keeps paths, userinfo and spaces out of what routing and logs see.
+    static func isValidHost(_ value: String) -> Bool {
+        let bytes = value.utf8
+        var index = bytes.startIndex
+        if bytes.first == UInt8(ascii: "[") {
+            // IP-literal: IPv6 (with an optional zone) or IPvFuture.
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            let literal = bytes[bytes.index(after: index)..<close]
+            guard !literal.isEmpty, literal.allSatisfy({ isRegNameByte($0) || $0 == UInt8(ascii: ":") }) else {
+                return false
+            }
+            index = bytes.index(after: close)
+        } else {
+            while index < bytes.endIndex && isRegNameByte(bytes[index]) { index = bytes.index(after: index) }
+        }
+        guard index < bytes.endIndex else { return true }
+        guard bytes[index] == UInt8(ascii: ":") else { return false }
+        let port = bytes[bytes.index(after: index)...]
+        return port.count <= 5 && port.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    }
+
+    /// reg-name bytes: unreserved, sub-delims and "%" of pct-encoded.
+    private static func isRegNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"),
+            UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+            UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
+            UInt8(ascii: "="):
+            return true
+        default:
+            return false
         }
     }
 

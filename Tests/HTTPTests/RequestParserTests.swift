@@ -269,6 +269,15 @@ let validRequests: [(name: String, input: String)] = [
         #expect(try parseRequests(bytes(input)).first?.body == bytes("hello"))
     }
 
+    @Test(arguments: [
+        "example.com", "example.com:8080", "127.0.0.1", "[::1]:443", "[fe80::1%25eth0]", "", "xn--bcher-kva.example",
+        "a_b-c~d.e!$&'()*+,;=",
+    ])
+    func acceptedHostValues(_ host: String) throws {
+        let messages = try parseRequests(bytes("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n"))
+        #expect(messages.first?.head.fields["Host"] == host)
+    }
+
     @Test func sameContentLengthTwice() throws {
         let input = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\nhello"
         #expect(try parseRequests(bytes(input)).first?.body == bytes("hello"))
@@ -300,4 +309,25 @@ let validRequests: [(name: String, input: String)] = [
 struct Failure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+@Suite struct ExpectContinueFlowTests {
+    /// The server flow the doc comment promises: the 413 comes before any body byte, so no 100 is sent.
+    @Test func oversizedBodyIsRefusedBeforeContinue() throws {
+        var parser = HTTPRequestParser()
+        parser.append(bytes("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n"))
+        guard case .head = try parser.next() else { throw Failure("expected a head") }
+        #expect(parser.expectsContinue)
+        parser.setBodyLimit(4000)
+        #expect(parseError { () throws(HTTPParseError) in try parser.next() }?.status == .contentTooLarge)
+    }
+
+    @Test func acceptedBodyWaitsForContinue() throws {
+        var parser = HTTPRequestParser()
+        parser.append(bytes("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n"))
+        guard case .head = try parser.next() else { throw Failure("expected a head") }
+        parser.setBodyLimit(8000)
+        #expect(try parser.next() == nil)
+        #expect(parser.expectsContinue, "now the server sends 100 Continue")
+    }
 }

@@ -176,6 +176,24 @@ import Testing
         #expect(messages.first?.trailers == HTTPFields())
     }
 
+    /// Found by the fuzzer (its harness wrongly allowed only 400/413/505): head limits apply to responses.
+    @Test func responseHeadLimits() {
+        var limits = HTTPParserLimits()
+        limits.maxFieldBytes = 120
+        limits.maxFieldCount = 2
+        limits.maxRequestLineBytes = 16
+        func error(_ text: String) -> HTTPParseError? {
+            var parser = HTTPResponseParser(limits: limits)
+            parser.append(bytes(text))
+            return parseError { () throws(HTTPParseError) in try parser.next() }
+        }
+        let big = "HTTP/1.1 200 \r\nX: \(String(repeating: "\u{A7}", count: 80))\r\n\r\n"
+        #expect(error(big)?.status == .requestHeaderFieldsTooLarge)
+        #expect(error("HTTP/1.1 200 \r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n")?.status == .requestHeaderFieldsTooLarge)
+        #expect(error("HTTP/1.1 200 Long reason\r\n\r\n")?.status == .badRequest, "a long status line is not a URI")
+        #expect(error("HTTP/1.1 200 \r\nA: 1\r\nB: 2\r\n\r\n") == nil)
+    }
+
     @Test func responseVersionNotSupported() {
         let error = parseError { () throws(HTTPParseError) in try parseResponses(bytes("HTTP/2.0 200 OK\r\n\r\n")) }
         #expect(error?.status == .httpVersionNotSupported)
