@@ -371,9 +371,11 @@ struct MessageParserCore: Sendable {
                 return .body(buffer.take(length))
             case .untilClose:
                 guard !buffer.isEmpty else { return nil }
-                let length = buffer.count
+                // Deliver up to the limit, then fail: the same parts however the reads were split.
+                let allowed = bodyLimit - bodyBytes
+                guard allowed > 0 else { throw bodyTooLarge }
+                let length = min(buffer.count, allowed)
                 bodyBytes += length
-                if bodyBytes > bodyLimit { throw bodyTooLarge }
                 return .body(buffer.take(length))
             case .chunkSize:
                 guard let line = try nextLine(limit: limits.maxChunkLineBytes, kind: .chunkSize) else {
