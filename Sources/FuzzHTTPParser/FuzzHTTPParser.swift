@@ -1,11 +1,11 @@
 /// libFuzzer target for the HTTP request and response parsers.
 ///
-/// Fuzzing build (what fuzz/run-http-parser.sh does):
+/// Fuzzing build (what .ci/fuzz-http-parser does):
 ///     swift build --product FuzzHTTPParser --sanitize=fuzzer --sanitize=address -Xswiftc -DFUZZING
 /// SwiftPM then compiles this file as a library and libFuzzer supplies `main`.
 ///
 /// Normal build: without `-DFUZZING`, `Replay` (Replay.swift) is the program. It replays files and
-/// directories given as arguments (e.g. fuzz/corpus/http-parser) through the same checks, so a crash
+/// directories given as arguments (e.g. Tests/Fuzz/corpus/http-parser) through the same checks, so a crash
 /// artifact can be reproduced, or the corpus run as a regression test, without sanitizers.
 ///
 /// Input layout: the first 4 bytes choose the parser limits, the body limit set after each head, the
