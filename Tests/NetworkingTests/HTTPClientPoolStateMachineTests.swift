@@ -1,5 +1,6 @@
-@testable import Networking
 import Testing
+
+@testable import Networking
 
 /// The pool as a value: events in, actions out, no sockets.
 @Suite struct HTTPClientPoolStateMachineTests {
@@ -17,7 +18,8 @@ import Testing
         #expect(actions == [.scheduleRequestTimeout(Self.request(1)), .startConnecting(Self.connection(0), "a")])
         #expect(machine.counts(for: "a") == (0, 0, 1, 1))
         let established = machine.connectionEstablished(Self.connection(0))
-        #expect(established == [.cancelRequestTimeout(Self.request(1)), .lease(Self.connection(0), to: Self.request(1))])
+        #expect(
+            established == [.cancelRequestTimeout(Self.request(1)), .lease(Self.connection(0), to: Self.request(1))])
         #expect(machine.counts(for: "a") == (0, 1, 0, 0))
     }
 
@@ -204,7 +206,9 @@ import Testing
         _ = machine.connectionReleased(Self.connection(2))  // idle
         let actions = machine.shutdown()
         let failed = actions.compactMap { action -> Machine.RequestID? in
-            if case .failRequest(let id, let error) = action, error.code == .shutdown, !error.requestMayHaveBeenProcessed {
+            if case .failRequest(let id, let error) = action, error.code == .shutdown,
+                !error.requestMayHaveBeenProcessed
+            {
                 return id
             }
             return nil

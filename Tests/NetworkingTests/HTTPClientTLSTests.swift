@@ -1,7 +1,8 @@
 import Foundation
 import HTTP
-@testable import Networking
 import Testing
+
+@testable import Networking
 
 #if canImport(Glibc)
     import Glibc
@@ -21,8 +22,10 @@ struct HTTPClientTestCertificates: Sendable {
     static func get() throws -> HTTPClientTestCertificates { try shared.get() }
 
     private static func generate() throws -> HTTPClientTestCertificates {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("http-client-\(UUID().uuidString)")
-            .path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "http-client-\(UUID().uuidString)"
+        )
+        .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         func openssl(_ arguments: [String]) throws {
             let result = try tlsRunProcess("/usr/bin/env", ["openssl"] + arguments, timeout: 30)
@@ -121,7 +124,8 @@ struct HTTPClientTestCertificates: Sendable {
         defer { server.stop() }
         try await withHTTPClient(configuration(trusting: .only(rootFile: certificates.wrongNameCertificate))) {
             client in
-            let error = await expectFailure(client, HTTPClientRequest(method: .get, url: server.url("/", scheme: "https")))
+            let error = await expectFailure(
+                client, HTTPClientRequest(method: .get, url: server.url("/", scheme: "https")))
             #expect(error?.code == .tlsFailed)
             #expect(error?.requestMayHaveBeenProcessed == false)
             #expect(error?.message.contains("hostname_mismatch") == true)
@@ -136,7 +140,8 @@ struct HTTPClientTestCertificates: Sendable {
         }
         defer { server.stop() }
         try await withHTTPClient(configuration(trusting: TLSTrustStore(usesSystemDefaultPaths: false))) { client in
-            let error = await expectFailure(client, HTTPClientRequest(method: .get, url: server.url("/", scheme: "https")))
+            let error = await expectFailure(
+                client, HTTPClientRequest(method: .get, url: server.url("/", scheme: "https")))
             #expect(error?.code == .tlsFailed)
             #expect(error?.requestMayHaveBeenProcessed == false)
         }
@@ -187,7 +192,9 @@ struct HTTPClientTestCertificates: Sendable {
         #expect(connect.head.method == .connect)
         #expect(connect.head.target == "localhost:\(server.port)")
         #expect(connect.head.fields["Host"] == "localhost:\(server.port)")
-        #expect(connect.head.fields["Proxy-Authorization"] == "Basic " + Data("svc-gateway:pa ss".utf8).base64EncodedString())
+        #expect(
+            connect.head.fields["Proxy-Authorization"] == "Basic "
+                + Data("svc-gateway:pa ss".utf8).base64EncodedString())
     }
 
     @Test func proxyThatNeverAnswersConnectTimesOut() async throws {
@@ -213,7 +220,8 @@ struct HTTPClientTestCertificates: Sendable {
         let proxy = try connectProxy(seen: seen, status: 407)
         defer { proxy.stop() }
         let settings = ProxySettings(httpsProxy: HTTPProxy(host: "127.0.0.1", port: proxy.port))
-        try await withHTTPClient(configuration(trusting: TLSTrustStore(usesSystemDefaultPaths: false), proxy: settings)) {
+        try await withHTTPClient(configuration(trusting: TLSTrustStore(usesSystemDefaultPaths: false), proxy: settings))
+        {
             client in
             let error = await expectFailure(
                 client, HTTPClientRequest(method: .post, url: HTTPURL("https://purview.example.invalid/x")!, body: [1]))
@@ -231,7 +239,9 @@ func relay(_ a: Int32, _ b: Int32, seconds: TimeInterval) {
     let deadline = Date().addingTimeInterval(seconds)
     var buffer = [UInt8](repeating: 0, count: 16 * 1024)
     while Date() < deadline {
-        var pollers = [pollfd(fd: a, events: Int16(POLLIN), revents: 0), pollfd(fd: b, events: Int16(POLLIN), revents: 0)]
+        var pollers = [
+            pollfd(fd: a, events: Int16(POLLIN), revents: 0), pollfd(fd: b, events: Int16(POLLIN), revents: 0),
+        ]
         guard poll(&pollers, 2, 50) > 0 else { continue }
         for (index, poller) in pollers.enumerated() where poller.revents != 0 {
             let from = index == 0 ? a : b
@@ -240,7 +250,9 @@ func relay(_ a: Int32, _ b: Int32, seconds: TimeInterval) {
             guard count > 0 else { return }
             var offset = 0
             while offset < count {
-                let sent = buffer[offset..<count].withUnsafeBytes { send(to, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                let sent = buffer[offset..<count].withUnsafeBytes {
+                    send(to, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
                 guard sent > 0 else { return }
                 offset += sent
             }

@@ -221,7 +221,9 @@ final class ScriptedConnection: @unchecked Sendable {
     func sendRaw(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = bytes[offset...].withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard sent > 0 else { throw TLSTestFailure("send: \(errno)") }
             offset += sent
         }
@@ -286,5 +288,6 @@ func loopbackConfiguration(
 ) -> HTTPClientConfiguration {
     HTTPClientConfiguration(
         connectTimeout: connectTimeout, requestTimeout: requestTimeout, maxConnectionsPerOrigin: maxConnections,
-        maxResponseBodyBytes: maxBody, tls: TLSClientConfiguration(trustStore: TLSTrustStore(usesSystemDefaultPaths: false)))
+        maxResponseBodyBytes: maxBody,
+        tls: TLSClientConfiguration(trustStore: TLSTrustStore(usesSystemDefaultPaths: false)))
 }

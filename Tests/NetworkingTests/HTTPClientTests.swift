@@ -1,9 +1,10 @@
 import Compression
 import Foundation
 import HTTP
-@testable import Networking
 import Synchronization
 import Testing
+
+@testable import Networking
 
 #if canImport(Glibc)
     import Glibc
@@ -169,7 +170,7 @@ import Testing
         // A listener that never accepts, with its queue filled, leaves new SYNs unanswered.
         let listener = try TLSTestListener()
         var fillers: [Int32] = []
-        defer { fillers.forEach { close($0) } }
+        defer { for fd in fillers { close(fd) } }
         for _ in 0..<16 {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             var address = sockaddr_in()
@@ -206,7 +207,8 @@ import Testing
         try await withHTTPClient(loopbackConfiguration()) { client in
             let start = ContinuousClock.now
             let error = await expectFailure(
-                client, HTTPClientRequest(method: .post, url: server.url("/"), body: [1, 2], timeout: .milliseconds(200)))
+                client,
+                HTTPClientRequest(method: .post, url: server.url("/"), body: [1, 2], timeout: .milliseconds(200)))
             #expect(error?.code == .requestTimeout)
             #expect(error?.requestMayHaveBeenProcessed == true)
             #expect(ContinuousClock.now - start < .seconds(1))
@@ -439,7 +441,8 @@ import Testing
         try await withHTTPClient(loopbackConfiguration()) { client in
             let error = await expectFailure(
                 client,
-                HTTPClientRequest(method: .get, url: HTTPURL("http://127.0.0.1:9/")!, headers: ["X-Bad": "a\r\nInjected: 1"]))
+                HTTPClientRequest(
+                    method: .get, url: HTTPURL("http://127.0.0.1:9/")!, headers: ["X-Bad": "a\r\nInjected: 1"]))
             #expect(error?.code == .invalidRequest)
             #expect(error?.requestMayHaveBeenProcessed == false)
         }
@@ -478,7 +481,8 @@ import Testing
         let request = try #require(seen.value)
         #expect(request.head.target == "http://purview.example.invalid:8080/runs?top=5")
         #expect(request.head.fields["Host"] == "purview.example.invalid:8080")
-        #expect(request.head.fields["Proxy-Authorization"] == "Basic " + Data("alice:s3cret".utf8).base64EncodedString())
+        #expect(
+            request.head.fields["Proxy-Authorization"] == "Basic " + Data("alice:s3cret".utf8).base64EncodedString())
     }
 
     @Test func noProxyGoesDirect() async throws {

@@ -66,7 +66,9 @@ enum ClientSocket {
 
     /// Gathered write of `buffers` (`writev` semantics through `sendmsg`, for MSG_NOSIGNAL).
     static func send(_ fd: Int32, _ buffers: [UnsafeRawBufferPointer]) throws(IOError) -> IOResult<Int> {
-        var vectors = buffers.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        var vectors = buffers.map {
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
+        }
         while true {
             let result = vectors.withUnsafeMutableBufferPointer { pointer -> Int in
                 var message = msghdr()

@@ -1,5 +1,6 @@
 import Dispatch
 import HTTP
+public import Observability
 import Synchronization
 
 /// An HTTP/1.1 client with a keep-alive pool per origin, TLS, proxies and timeouts.
@@ -15,17 +16,25 @@ public final class HTTPClient: HTTPClientTransport, Sendable {
     private let shutDown = Atomic<Bool>(false)
 
     /// A client on a caller-provided group (not shut down by the client).
-    public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration(), eventLoopGroup: EventLoopGroup) {
+    ///
+    /// `logger` gets debug records about connections (opened, failed, stale ones retried); errors
+    /// themselves go to the caller.
+    public init(
+        configuration: HTTPClientConfiguration = HTTPClientConfiguration(), eventLoopGroup: EventLoopGroup,
+        logger: Logger? = nil
+    ) {
         self.configuration = configuration
-        pool = HTTPClientPool(configuration: configuration, loops: eventLoopGroup.loops)
+        pool = HTTPClientPool(configuration: configuration, loops: eventLoopGroup.loops, logger: logger)
         ownedGroup = nil
     }
 
     /// A client with its own single event loop, stopped by `shutdown()`.
-    public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) throws(IOError) {
+    public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration(), logger: Logger? = nil)
+        throws(IOError)
+    {
         let group = try EventLoopGroup(loopCount: 1)
         self.configuration = configuration
-        pool = HTTPClientPool(configuration: configuration, loops: group.loops)
+        pool = HTTPClientPool(configuration: configuration, loops: group.loops, logger: logger)
         ownedGroup = group
     }
 
@@ -85,7 +94,8 @@ public final class HTTPClient: HTTPClientTransport, Sendable {
         for field in request.headers {
             guard HTTPSerializer.isValid(field) else {
                 throw HTTPClientError(
-                    code: .invalidRequest, message: "invalid header field \(String(field.name.prefix(64)).debugDescription)",
+                    code: .invalidRequest,
+                    message: "invalid header field \(String(field.name.prefix(64)).debugDescription)",
                     requestMayHaveBeenProcessed: false)
             }
             switch field.name.lowercased() {

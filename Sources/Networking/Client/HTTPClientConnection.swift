@@ -1,6 +1,7 @@
 import CLinuxShim
 import Glibc
 import HTTP
+import Observability
 
 /// One client connection on one event loop: resolve, connect, tunnel, TLS, then request/response
 /// exchanges one at a time until it closes.
@@ -61,6 +62,15 @@ final class HTTPClientConnection: EventLoopSelectable, TimerTarget, @unchecked S
 
     private var configuration: HTTPClientConfiguration { pool.configuration }
 
+    /// Safe to log: origin and proxy address, never credentials.
+    var logMetadata: [String: LogValue] {
+        var metadata: [String: LogValue] = [
+            "origin": "\(key.scheme.rawValue)://\(key.authority)", "connection": "\(id)",
+        ]
+        if let proxy = key.proxy { metadata["proxy"] = "\(proxy.authority)" }
+        return metadata
+    }
+
     // MARK: - Establishing
 
     func start() {
@@ -113,7 +123,9 @@ final class HTTPClientConnection: EventLoopSelectable, TimerTarget, @unchecked S
             }
         }
         let target = key.proxy.map { "proxy \($0.authority)" } ?? key.authority
-        failEstablishment(.connectFailed, "cannot connect to \(target): \(lastConnectError.map(String.init(describing:)) ?? "no address")")
+        failEstablishment(
+            .connectFailed,
+            "cannot connect to \(target): \(lastConnectError.map(String.init(describing:)) ?? "no address")")
     }
 
     private func connectFinished() {
@@ -166,7 +178,8 @@ final class HTTPClientConnection: EventLoopSelectable, TimerTarget, @unchecked S
                 case .head(let head):
                     guard (200..<300).contains(head.status.code) else {
                         let hint = head.status.code == 407 ? " (proxy authentication required)" : ""
-                        failEstablishment(.proxyFailed, "the proxy refused CONNECT \(key.authority): \(head.status.code)\(hint)")
+                        failEstablishment(
+                            .proxyFailed, "the proxy refused CONNECT \(key.authority): \(head.status.code)\(hint)")
                         return
                     }
                 case .body:
@@ -208,7 +221,8 @@ final class HTTPClientConnection: EventLoopSelectable, TimerTarget, @unchecked S
             state = try tls.handshake()
         } catch {
             _ = flushTLS()  // a fatal alert for the server may be queued
-            failEstablishment(.tlsFailed, "TLS handshake with \(key.host) failed: \(error.shortDescription): \(error.detail)")
+            failEstablishment(
+                .tlsFailed, "TLS handshake with \(key.host) failed: \(error.shortDescription): \(error.detail)")
             return
         }
         guard flushTLS() else { return }
@@ -226,7 +240,8 @@ final class HTTPClientConnection: EventLoopSelectable, TimerTarget, @unchecked S
         closeSocket()
         phase = .closed
         loop.cancelTimer(self)
-        pool.connectionFailed(self, error: HTTPClientError(code: code, message: message, requestMayHaveBeenProcessed: false))
+        pool.connectionFailed(
+            self, error: HTTPClientError(code: code, message: message, requestMayHaveBeenProcessed: false))
     }
 
     // MARK: - Exchanges
@@ -306,7 +321,9 @@ final class HTTPClientConnection: EventLoopSelectable, TimerTarget, @unchecked S
             }
         } catch {
             if error.status == .contentTooLarge {
-                failExchange(.responseTooLarge, "the response body passed the limit of \(current.collector.maxBodyBytes) bytes", staleRetry: false)
+                failExchange(
+                    .responseTooLarge, "the response body passed the limit of \(current.collector.maxBodyBytes) bytes",
+                    staleRetry: false)
             } else {
                 failExchange(.malformedResponse, "malformed response: \(error.message)", staleRetry: false)
             }
@@ -430,7 +447,8 @@ final class HTTPClientConnection: EventLoopSelectable, TimerTarget, @unchecked S
         switch phase {
         case .created, .resolving, .connecting, .proxyHandshake, .tlsHandshake:
             let target = key.proxy.map { "\(key.authority) via proxy \($0.authority)" } ?? key.authority
-            failEstablishment(.connectTimeout, "connecting to \(target) took longer than \(configuration.connectTimeout)")
+            failEstablishment(
+                .connectTimeout, "connecting to \(target) took longer than \(configuration.connectTimeout)")
         case .active:
             failExchange(.requestTimeout, "no complete response within the request timeout", staleRetry: false)
         case .idle:
@@ -502,7 +520,8 @@ final class HTTPClientConnection: EventLoopSelectable, TimerTarget, @unchecked S
                     if phase == .idle {
                         closeAndReport()
                     } else {
-                        failExchange(.connectionClosed, "TLS error while reading: \(error.shortDescription)", staleRetry: true)
+                        failExchange(
+                            .connectionClosed, "TLS error while reading: \(error.shortDescription)", staleRetry: true)
                     }
                     return
                 }
@@ -639,7 +658,9 @@ final class HTTPClientConnection: EventLoopSelectable, TimerTarget, @unchecked S
             }
         } else {
             result = first.withUnsafeBytes { bytes in
-                Result { () throws(IOError) in try ClientSocket.send(fd, UnsafeRawBufferPointer(rebasing: bytes[offset...])) }
+                Result { () throws(IOError) in
+                    try ClientSocket.send(fd, UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+                }
             }
         }
         return try result.get()

@@ -1,3 +1,4 @@
+import Observability
 import Synchronization
 
 /// Owns the pool state machine behind a lock and carries out its actions outside it (STYLE.md §c6).
@@ -9,6 +10,7 @@ final class HTTPClientPool: Sendable {
     typealias RequestID = ClientPoolStateMachine.RequestID
 
     let configuration: HTTPClientConfiguration
+    let logger: Logger?
     private let loops: [EventLoop]
     private let nextLoopIndex = Atomic<Int>(0)
     private let nextRequestID = Atomic<Int>(0)
@@ -35,11 +37,13 @@ final class HTTPClientPool: Sendable {
         case resumeShutdown([CheckedContinuation<Void, Never>])
     }
 
-    init(configuration: HTTPClientConfiguration, loops: [EventLoop]) {
+    init(configuration: HTTPClientConfiguration, loops: [EventLoop], logger: Logger?) {
         precondition(!loops.isEmpty, "an HTTP client needs at least one event loop")
         self.configuration = configuration
+        self.logger = logger
         self.loops = loops
-        state = Mutex(State(machine: ClientPoolStateMachine(maxConnectionsPerKey: configuration.maxConnectionsPerOrigin)))
+        state = Mutex(
+            State(machine: ClientPoolStateMachine(maxConnectionsPerKey: configuration.maxConnectionsPerOrigin)))
     }
 
     func nextLoop() -> EventLoop {
@@ -72,6 +76,11 @@ final class HTTPClientPool: Sendable {
     // MARK: - Events from requests
 
     func submit(_ task: HTTPClientRequestTask, requiresNewConnection: Bool = false) {
+        if requiresNewConnection {
+            logger?.debug(
+                "http client retrying on a new connection after a stale one",
+                metadata: ["origin": "\(task.prepared.key)", "method": "\(task.prepared.method)"])
+        }
         run { state in
             state.waitingTasks[task.id] = task
             return state.machine.requestArrived(
@@ -103,10 +112,14 @@ final class HTTPClientPool: Sendable {
     // MARK: - Events from connections
 
     func connectionEstablished(_ connection: HTTPClientConnection) {
+        logger?.debug("http client connection opened", metadata: connection.logMetadata)
         run { state in state.machine.connectionEstablished(connection.id) }
     }
 
     func connectionFailed(_ connection: HTTPClientConnection, error: HTTPClientError) {
+        logger?.debug(
+            "http client connection failed",
+            metadata: connection.logMetadata.merging(["error": "\(error.code)", "reason": "\(error.message)"]) { $1 })
         run { state in
             state.connections[connection.id] = nil
             return state.machine.connectionFailed(connection.id, error: error)

@@ -186,7 +186,8 @@ public struct ProxySettings: Hashable, Sendable {
     public static func fromEnvironment(_ environment: [String: String]) -> ProxySettings {
         func value(_ name: String) -> String? {
             for candidate in [name.lowercased(), name.uppercased()] {
-                if let text = environment[candidate].map({ String(Substring($0).trimmingWhitespace()) }), !text.isEmpty {
+                if let text = environment[candidate].map({ String(Substring($0).trimmingWhitespace()) }), !text.isEmpty
+                {
                     return text
                 }
             }
