@@ -198,7 +198,10 @@ private final class PendingWrite<Value: Sendable>: GroupedWrite, @unchecked Send
     private let continuation: CheckedContinuation<Value, any Error>
     private var result: Result<Value, any Error>?
 
-    init(body: @escaping @Sendable (SQLiteConnection) throws -> Value, continuation: CheckedContinuation<Value, any Error>) {
+    init(
+        body: @escaping @Sendable (SQLiteConnection) throws -> Value,
+        continuation: CheckedContinuation<Value, any Error>
+    ) {
         self.body = body
         self.continuation = continuation
     }

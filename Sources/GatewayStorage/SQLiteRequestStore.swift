@@ -36,6 +36,8 @@ public final class SQLiteRequestStore: RequestStore {
                 try connection.enableWriteAheadLog()
                 // Every acknowledged write survives a crash or power loss; group commit pays for the fsyncs.
                 try connection.setSynchronous(.full)
+                // Each grouped write runs in a savepoint, whose journal would otherwise spill to a temporary file.
+                try connection.execute(unsafeSQL: "PRAGMA temp_store = MEMORY")
                 try Migrations.apply(on: connection, now: RequestRow.milliseconds(Date()))
             }
             var readers: [SQLiteExecutor] = []
@@ -89,7 +91,8 @@ public final class SQLiteRequestStore: RequestStore {
 
     // MARK: RequestStore
 
-    public func insert(_ request: GatewayRequest, idempotencyWindow: Duration, now: Date) async throws -> InsertOutcome {
+    public func insert(_ request: GatewayRequest, idempotencyWindow: Duration, now: Date) async throws -> InsertOutcome
+    {
         let row = RequestRow(request)
         let cutoff = RequestRow.milliseconds(now) - RequestRow.milliseconds(idempotencyWindow)
         let result = try await write { connection in try Self.insert(row, keysValidAfter: cutoff, on: connection) }
@@ -183,7 +186,8 @@ public final class SQLiteRequestStore: RequestStore {
         return stored
     }
 
-    public func list(_ filter: RequestFilter, limit: Int, after cursor: RequestCursor?) async throws -> [GatewayRequest] {
+    public func list(_ filter: RequestFilter, limit: Int, after cursor: RequestCursor?) async throws -> [GatewayRequest]
+    {
         guard limit > 0 else { return [] }
         var conditions: [String] = []
         var bindings: [SQLiteValue] = []
@@ -228,7 +232,8 @@ public final class SQLiteRequestStore: RequestStore {
         }
     }
 
-    public func claimForwardable(now: Date, limit: Int, owner: String, lease: Duration) async throws -> [GatewayRequest] {
+    public func claimForwardable(now: Date, limit: Int, owner: String, lease: Duration) async throws -> [GatewayRequest]
+    {
         let nowMs = RequestRow.milliseconds(now)
         return try await claim(
             condition: "status = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",

@@ -34,12 +34,15 @@ import Testing
         #expect(try DatabaseURL.fromEnvironment([:]) == .sqlite(path: "./.purview-gateway/gateway.db"))
         #expect(try DatabaseURL.fromEnvironment(["GATEWAY_DATABASE_URL": ""]) == DatabaseURL.defaultValue)
         #expect(
-            try DatabaseURL.fromEnvironment(["GATEWAY_DATABASE_URL": "sqlite:///srv/g.db"]) == .sqlite(path: "/srv/g.db"))
+            try DatabaseURL.fromEnvironment(["GATEWAY_DATABASE_URL": "sqlite:///srv/g.db"])
+                == .sqlite(path: "/srv/g.db"))
         #expect(throws: DatabaseURLError.self) { try DatabaseURL.fromEnvironment(["GATEWAY_DATABASE_URL": "nope"]) }
     }
 
     @Test func descriptionMasksThePassword() throws {
-        #expect(try DatabaseURL.parse("postgres://gw:secret@db:5432/gateway").description == "postgres://gw:***@db:5432/gateway")
+        #expect(
+            try DatabaseURL.parse("postgres://gw:secret@db:5432/gateway").description
+                == "postgres://gw:***@db:5432/gateway")
         #expect(try DatabaseURL.parse("postgres://db/gateway").description == "postgres://db/gateway")
         #expect(try DatabaseURL.parse("sqlite:///a.db").description == "sqlite:/a.db")
     }

@@ -45,7 +45,8 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func anotherClientsKeyIsIndependent(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
-            _ = try await store.insert(Fixtures.request("r1", client: "portal", key: "k"), idempotencyWindow: day, now: t0)
+            _ = try await store.insert(
+                Fixtures.request("r1", client: "portal", key: "k"), idempotencyWindow: day, now: t0)
             let other = try await store.insert(
                 Fixtures.request("r2", client: "chatbot", key: "k"), idempotencyWindow: day, now: t0)
             #expect(other.wasInserted && other.request.id == "r2")
@@ -83,7 +84,8 @@ import Testing
             let outcomes = try await withThrowingTaskGroup(of: InsertOutcome.self) { group in
                 for index in 0..<50 {
                     group.addTask {
-                        try await store.insert(Fixtures.request("r\(index)", key: "same"), idempotencyWindow: day, now: t0)
+                        try await store.insert(
+                            Fixtures.request("r\(index)", key: "same"), idempotencyWindow: day, now: t0)
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -134,14 +136,21 @@ import Testing
     /// except r5 and r6 share a time (the id breaks the tie).
     private func insertListingFixtures(into store: any RequestStore) async throws {
         let fixtures = [
-            Fixtures.request("r1", client: "portal", kind: .termCreation, requestedBy: "ada@x.com", createdAt: Fixtures.time(1_000)),
+            Fixtures.request(
+                "r1", client: "portal", kind: .termCreation, requestedBy: "ada@x.com", createdAt: Fixtures.time(1_000)),
             Fixtures.request(
                 "r2", client: "chatbot", kind: .dataAccess, requestedBy: "bob@x.com", status: .completed,
                 createdAt: Fixtures.time(2_000)),
-            Fixtures.request("r3", client: "portal", kind: .dataAccess, requestedBy: "bob@x.com", status: .failed, createdAt: Fixtures.time(3_000)),
-            Fixtures.request("r4", client: "chatbot", kind: .termCreation, requestedBy: "ada@x.com", createdAt: Fixtures.time(4_000)),
-            Fixtures.request("r5", client: "portal", kind: .termCreation, requestedBy: "ada@x.com", status: .completed, createdAt: Fixtures.time(5_000)),
-            Fixtures.request("r6", client: "portal", kind: .dataAccess, requestedBy: "ada@x.com", createdAt: Fixtures.time(5_000)),
+            Fixtures.request(
+                "r3", client: "portal", kind: .dataAccess, requestedBy: "bob@x.com", status: .failed,
+                createdAt: Fixtures.time(3_000)),
+            Fixtures.request(
+                "r4", client: "chatbot", kind: .termCreation, requestedBy: "ada@x.com", createdAt: Fixtures.time(4_000)),
+            Fixtures.request(
+                "r5", client: "portal", kind: .termCreation, requestedBy: "ada@x.com", status: .completed,
+                createdAt: Fixtures.time(5_000)),
+            Fixtures.request(
+                "r6", client: "portal", kind: .dataAccess, requestedBy: "ada@x.com", createdAt: Fixtures.time(5_000)),
         ]
         for request in fixtures { _ = try await store.insert(request, idempotencyWindow: day, now: request.createdAt) }
     }
@@ -223,12 +232,18 @@ import Testing
             #expect(first.map(\.id) == ["due"])
             #expect(first.first == (try await store.get(id: "due")))
             // Leased to "a" until 31 s: nobody else gets it meanwhile.
-            #expect(try await store.claimForwardable(now: Fixtures.time(2_000), limit: 10, owner: "b", lease: lease).isEmpty)
-            #expect(try await store.claimForwardable(now: Fixtures.time(30_999), limit: 10, owner: "b", lease: lease).isEmpty)
+            #expect(
+                try await store.claimForwardable(now: Fixtures.time(2_000), limit: 10, owner: "b", lease: lease).isEmpty
+            )
+            #expect(
+                try await store.claimForwardable(now: Fixtures.time(30_999), limit: 10, owner: "b", lease: lease)
+                    .isEmpty)
             // At 61 s the lease is over and "later" is due: both go to "b", earliest due first.
-            let second = try await store.claimForwardable(now: Fixtures.time(61_000), limit: 10, owner: "b", lease: lease)
+            let second = try await store.claimForwardable(
+                now: Fixtures.time(61_000), limit: 10, owner: "b", lease: lease)
             #expect(second.map(\.id) == ["due", "later"])
-            let limited = try await store.claimForwardable(now: Fixtures.time(200_000), limit: 1, owner: "c", lease: lease)
+            let limited = try await store.claimForwardable(
+                now: Fixtures.time(200_000), limit: 1, owner: "c", lease: lease)
             #expect(limited.map(\.id) == ["due"])
         }
     }
@@ -246,7 +261,8 @@ import Testing
                     group.addTask {
                         var mine: [String] = []
                         for _ in 0..<(count + 1) {
-                            let batch = try await store.claimForwardable(now: now, limit: 7, owner: owner, lease: .seconds(60))
+                            let batch = try await store.claimForwardable(
+                                now: now, limit: 7, owner: owner, lease: .seconds(60))
                             if batch.isEmpty { break }
                             mine += batch.map(\.id)
                         }
@@ -264,7 +280,9 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func claimStaleSubmittingWaitsForTheLeaseToLapse(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
-            for request in [Fixtures.request("r1"), Fixtures.request("queued"), Fixtures.request("sent", status: .submitted)] {
+            for request in [
+                Fixtures.request("r1"), Fixtures.request("queued"), Fixtures.request("sent", status: .submitted),
+            ] {
                 _ = try await store.insert(request, idempotencyWindow: day, now: t0)
             }
             let claimed = try await store.claimForwardable(now: t0, limit: 1, owner: "forwarder", lease: .seconds(30))
@@ -300,16 +318,21 @@ import Testing
             for request in requests { _ = try await store.insert(request, idempotencyWindow: day, now: t0) }
             let polledBefore = Fixtures.time(50_000)
             let now = Fixtures.time(200_000)
-            let due = try await store.claimPollable(now: now, polledBefore: polledBefore, limit: 10, owner: "p1", lease: .seconds(10))
+            let due = try await store.claimPollable(
+                now: now, polledBefore: polledBefore, limit: 10, owner: "p1", lease: .seconds(10))
             #expect(Set(due.map(\.id)) == ["never", "old"])
-            #expect(try await store.claimPollable(now: now, polledBefore: polledBefore, limit: 10, owner: "p2", lease: .seconds(10)).isEmpty)
+            #expect(
+                try await store.claimPollable(
+                    now: now, polledBefore: polledBefore, limit: 10, owner: "p2", lease: .seconds(10)
+                ).isEmpty)
             // Once polled (and the lease released), a request is not due until it ages again.
             var polled = try #require(due.first { $0.id == "old" })
             polled.polledAt = now
             _ = try await store.update(polled)
             try await store.release(id: "old", owner: "p1")
             try await store.release(id: "never", owner: "p1")
-            let next = try await store.claimPollable(now: now, polledBefore: polledBefore, limit: 10, owner: "p2", lease: .seconds(10))
+            let next = try await store.claimPollable(
+                now: now, polledBefore: polledBefore, limit: 10, owner: "p2", lease: .seconds(10))
             #expect(next.map(\.id) == ["never"])
         }
     }
@@ -336,7 +359,8 @@ import Testing
             #expect(try await store.countByStatus().isEmpty)
             let statuses: [RequestStatus] = [.queued, .queued, .queued, .unknown, .completed, .completed, .noWorkflow]
             for (index, status) in statuses.enumerated() {
-                _ = try await store.insert(Fixtures.request("r\(index)", status: status), idempotencyWindow: day, now: t0)
+                _ = try await store.insert(
+                    Fixtures.request("r\(index)", status: status), idempotencyWindow: day, now: t0)
             }
             #expect(try await store.countByStatus() == [.queued: 3, .unknown: 1, .completed: 2, .noWorkflow: 1])
             try await store.ping()

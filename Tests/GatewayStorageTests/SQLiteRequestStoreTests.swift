@@ -1,10 +1,11 @@
 import Foundation
 import GatewayCore
-@testable import GatewayStorage
 import Glibc
 import SQLite
 import Synchronization
 import Testing
+
+@testable import GatewayStorage
 
 /// What only the SQLite store promises: durability, group commit, migrations, backups.
 @Suite struct SQLiteRequestStoreTests {
@@ -17,7 +18,10 @@ import Testing
             let store = try await SQLiteRequestStore.open(path: path)
             var written: [GatewayRequest] = []
             for index in 0..<20 {
-                written.append(try await store.insert(Fixtures.request("r\(index)", key: "k\(index)"), idempotencyWindow: day, now: t0).request)
+                written.append(
+                    try await store.insert(
+                        Fixtures.request("r\(index)", key: "k\(index)"), idempotencyWindow: day, now: t0
+                    ).request)
             }
             var changed = written[3]
             changed.attempts = 9
@@ -148,7 +152,8 @@ import Testing
             #expect(error?.message.contains("already exists") == true)
             #expect(try await store.get(id: "r1") == first)
             // The failed insert took its idempotency key with it.
-            let retry = try await store.insert(Fixtures.request("r2", client: "chatbot", key: "k"), idempotencyWindow: day, now: t0)
+            let retry = try await store.insert(
+                Fixtures.request("r2", client: "chatbot", key: "k"), idempotencyWindow: day, now: t0)
             #expect(retry.wasInserted)
             await store.close()
         }
@@ -159,13 +164,16 @@ import Testing
             let store = try await SQLiteRequestStore.open(path: directory + "/gateway.db")
             _ = try await store.insert(Fixtures.request("old", key: "k1"), idempotencyWindow: day, now: t0)
             let later = Fixtures.time(10_000)
-            _ = try await store.insert(Fixtures.request("new", key: "k2", createdAt: later), idempotencyWindow: day, now: later)
+            _ = try await store.insert(
+                Fixtures.request("new", key: "k2", createdAt: later), idempotencyWindow: day, now: later)
             #expect(try await store.purgeExpiredIdempotencyKeys(before: Fixtures.time(5_000)) == 1)
             #expect(try await store.purgeExpiredIdempotencyKeys(before: Fixtures.time(5_000)) == 0)
             let now = Fixtures.time(20_000)
-            let reused = try await store.insert(Fixtures.request("r3", key: "k1", createdAt: now), idempotencyWindow: day, now: now)
+            let reused = try await store.insert(
+                Fixtures.request("r3", key: "k1", createdAt: now), idempotencyWindow: day, now: now)
             #expect(reused.wasInserted)
-            let kept = try await store.insert(Fixtures.request("r4", key: "k2", createdAt: now), idempotencyWindow: day, now: now)
+            let kept = try await store.insert(
+                Fixtures.request("r4", key: "k2", createdAt: now), idempotencyWindow: day, now: now)
             #expect(kept.request.id == "new" && !kept.wasInserted)
             // Purging keys never removes requests.
             #expect(try await store.get(id: "old") != nil)
@@ -209,7 +217,8 @@ import Testing
             await (try await SQLiteRequestStore.open(path: path)).close()
             let connection = try SQLiteConnection(path: path, mode: .readWrite)
             try connection.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)", [.int(Migrations.latestVersion + 1)])
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)",
+                [.int(Migrations.latestVersion + 1)])
             let error = await #expect(throws: StoreError.self) { try await SQLiteRequestStore.open(path: path) }
             #expect(error?.message.contains("newer than this gateway knows") == true)
             #expect(error?.message.contains(path) == true)
@@ -232,7 +241,8 @@ import Testing
             let store = try await SQLiteRequestStore.open(path: path)
             var written: [GatewayRequest] = []
             for index in 0..<40 {
-                var request = try await store.insert(Fixtures.request("r\(index)"), idempotencyWindow: day, now: t0).request
+                var request = try await store.insert(Fixtures.request("r\(index)"), idempotencyWindow: day, now: t0)
+                    .request
                 if index % 3 == 0 {
                     request.attempts = index
                     request = try await store.update(request)
