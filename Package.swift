@@ -73,6 +73,7 @@ let package = Package(
             dependencies: ["PurviewWorkflow", "Networking", "HTTP", "Crypto"],
             swiftSettings: strict),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "PurviewWorkflow"], swiftSettings: strict),
+        .testTarget(name: "GatewayStorageTests", dependencies: ["GatewayStorage", "GatewayCore", "PurviewWorkflow", "SQLite"], swiftSettings: strict),
         .testTarget(
             name: "PurviewEmulatorTests",
             dependencies: ["PurviewEmulator", "PurviewWorkflow", "Networking", "HTTP", "Crypto"],
