@@ -81,7 +81,8 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
 def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     result = copy.deepcopy(base)
     for key, value in override.items():
-        result[key] = merged(result[key], value) if isinstance(value, dict) and isinstance(result.get(key), dict) else value
+        nested = isinstance(value, dict) and isinstance(result.get(key), dict)
+        result[key] = merged(result[key], value) if nested else value
     return result
 
 
@@ -444,7 +445,10 @@ def test_emulator_deployment_and_gateway_wiring() -> None:
     ca_mount = next(m for m in rendered.gateway_container()["volumeMounts"] if m["name"] == "emulator-ca")
     assert gateway["SSL_CERT_FILE"] == ca_mount["mountPath"] + "/ca.crt"
     volumes = {v["name"]: v for v in rendered.one("Deployment")["spec"]["template"]["spec"]["volumes"]}
-    assert volumes["emulator-ca"]["secret"] == {"secretName": "emulator-tls", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    assert volumes["emulator-ca"]["secret"] == {
+        "secretName": "emulator-tls",
+        "items": [{"key": "ca.crt", "path": "ca.crt"}],
+    }
 
 
 def test_emulator_alone_makes_its_own_certificate() -> None:

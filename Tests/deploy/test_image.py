@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from support import DOCKERFILE, REPO, Dockerfile, apt_installed_packages, dependency_closure, package_owning, shared_libraries
+from support import (
+    DOCKERFILE,
+    REPO,
+    Dockerfile,
+    apt_installed_packages,
+    dependency_closure,
+    package_owning,
+    shared_libraries,
+)
 
 OCI_LABELS = ("title", "description", "version", "revision", "source", "licenses")
 RUNTIME_LIBRARY_PACKAGES = {"libssl3", "zlib1g", "libsqlite3-0", "libpq5"}
@@ -95,7 +103,8 @@ def test_runtime_stage_contract(dockerfile: Dockerfile) -> None:
 
 
 def test_dockerignore_sends_only_the_package() -> None:
-    lines = [l.strip() for l in (REPO / ".dockerignore").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    text = (REPO / ".dockerignore").read_text()
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
     assert lines[0] == "*"
     assert {"!Package.swift", "!Sources/"} <= set(lines)
 
