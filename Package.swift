@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "purview-gateway", targets: ["purview-gateway"]),
         .executable(name: "FuzzHTTPParser", targets: ["FuzzHTTPParser"]),
+        .executable(name: "HelloServer", targets: ["HelloServer"]),
     ],
     targets: [
         // C: each imported by exactly one Swift module (COpenSSL: Crypto for primitives, Networking for TLS).
@@ -60,6 +61,8 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "NetBench", dependencies: ["Networking", "HTTP"]),
         .executableTarget(name: "FuzzHTTPParser", dependencies: ["HTTP"], swiftSettings: strict),
+        .executableTarget(
+            name: "HelloServer", dependencies: ["HTTP", "Networking"], path: "Benchmarks/HelloServer", swiftSettings: strict),
 
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: strict),
         .testTarget(
