@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "purview-gateway", targets: ["purview-gateway"]),
         .executable(name: "FuzzHTTPParser", targets: ["FuzzHTTPParser"]),
+        .executable(name: "HelloServer", targets: ["HelloServer"]),
     ],
     targets: [
         // C: each imported by exactly one Swift module (COpenSSL: Crypto for primitives, Networking for TLS).
@@ -43,7 +44,7 @@ let package = Package(
             swiftSettings: strict),
 
         // The gateway.
-        .target(name: "GatewayCore", dependencies: ["PurviewWorkflow", "Observability"], swiftSettings: strict),
+        .target(name: "GatewayCore", dependencies: ["PurviewWorkflow", "Crypto", "Observability"], swiftSettings: strict),
         .target(
             name: "GatewayStorage", dependencies: ["GatewayCore", "SQLite", "CPostgres"], swiftSettings: strict),
         .target(
@@ -60,6 +61,8 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "NetBench", dependencies: ["Networking", "HTTP"]),
         .executableTarget(name: "FuzzHTTPParser", dependencies: ["HTTP"], swiftSettings: strict),
+        .executableTarget(
+            name: "HelloServer", dependencies: ["HTTP", "Networking"], path: "Benchmarks/HelloServer", swiftSettings: strict),
 
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: strict),
         .testTarget(
@@ -73,6 +76,7 @@ let package = Package(
             dependencies: ["PurviewWorkflow", "Networking", "HTTP", "Crypto"],
             swiftSettings: strict),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "PurviewWorkflow"], swiftSettings: strict),
+        .testTarget(name: "GatewayStorageTests", dependencies: ["GatewayStorage", "GatewayCore", "PurviewWorkflow", "SQLite"], swiftSettings: strict),
         .testTarget(
             name: "PurviewEmulatorTests",
             dependencies: ["PurviewEmulator", "PurviewWorkflow", "Networking", "HTTP", "Crypto"],

@@ -129,7 +129,7 @@ public enum RequestMapper {
         }
         if let status = termStatus(&reader) { term["status"] = .string(status) }
         if let parent = reader.uuid("parentTermId", required: false) {
-            term["parentTerm"] = .object(["termGuid": .string(parent)])
+            term["parentRelatedTerm"] = .object(["termGuid": .string(parent)])
         }
         var contacts = JSONObject()
         if let experts = people(&reader, "experts") { contacts["Expert"] = .array(experts) }

@@ -62,7 +62,7 @@ struct ObjectReader {
             fail(key, "invalid_type", "must be a string")
             return nil
         }
-        let trimmed = text.trimmingWhitespaceAndNewlines()
+        let trimmed = text.trimmingWhitespace()
         if trimmed.unicodeScalars.count < minLength {
             fail(key, required ? "required" : "too_short", minLength == 1 ? "must not be empty" : "must have at least \(minLength) characters")
             return nil
@@ -151,7 +151,7 @@ public enum Identifiers {
 
     /// `requestedBy` and people lists: an email address (kept as given, lowercased) or an Entra object id.
     public static func person(_ text: String) -> String? {
-        let trimmed = text.trimmingWhitespaceAndNewlines()
+        let trimmed = text.trimmingWhitespace()
         if isUUID(trimmed) { return trimmed.lowercased() }
         if isEmail(trimmed) { return trimmed.lowercased() }
         return nil
@@ -159,14 +159,5 @@ public enum Identifiers {
 
     private static func isHexDigit(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66)
-    }
-}
-
-extension String {
-    func trimmingWhitespaceAndNewlines() -> String {
-        var slice = self[...]
-        while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
-        while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
-        return String(slice)
     }
 }

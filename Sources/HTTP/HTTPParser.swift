@@ -3,12 +3,15 @@
 /// Bytes go in with `append`, parts come out of `next()`: a head, zero or more body pieces, and an end
 /// with trailers. `nil` means "more bytes needed". The parser never looks past the current message's
 /// framing, so pipelined requests stay buffered until the caller asks for them.
+///
+/// Every rejection is the same whatever way the bytes were split: limits are checked on line content,
+/// and a line's first CR or LF decides both where it ends and whether it is malformed.
 
 /// Size limits; each rejection maps to the status RFC 9110 names for it.
 public struct HTTPParserLimits: Sendable, Hashable {
-    /// Longest request line (or status line); longer is 414 URI Too Long.
+    /// Longest request line (or status line) without its CRLF; longer is 414 URI Too Long.
     public var maxRequestLineBytes = 8 * 1024
-    /// All field lines of a head together (and of the trailers); more is 431.
+    /// All field lines of a head together, each with its CRLF (the trailers count separately); more is 431.
     public var maxFieldBytes = 64 * 1024
     /// Number of field lines in a head (and in the trailers); more is 431.
     public var maxFieldCount = 100
@@ -57,8 +60,9 @@ public struct HTTPRequestParser: Sendable {
         core = MessageParserCore(limits: limits, role: .request)
     }
 
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) { core.buffer.append(bytes) }
-    public mutating func append(_ bytes: [UInt8]) { core.buffer.append(bytes) }
+    /// Buffers bytes for `next()`. Bytes appended after a parse error are dropped.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) { core.append(bytes) }
+    public mutating func append(_ bytes: [UInt8]) { core.append(bytes) }
 
     /// The next part, or nil when more bytes are needed. After an error the parser stays failed.
     public mutating func next() throws(HTTPParseError) -> HTTPRequestPart? {
@@ -83,6 +87,9 @@ public struct HTTPRequestParser: Sendable {
     public var isBetweenMessages: Bool { core.isBetweenMessages }
 
     /// True when the current head asked for `100-continue` and no body byte has been consumed yet.
+    ///
+    /// Call `next()` (after any `setBodyLimit`) before sending `100 Continue`: a Content-Length over the
+    /// limit fails there with 413 without waiting for body bytes, so no 100 is sent for a refused body.
     public var expectsContinue: Bool { core.expectsContinue }
 }
 
@@ -99,10 +106,11 @@ public struct HTTPResponseParser: Sendable {
     /// Records the method of the next request sent, in order: HEAD and CONNECT change response framing.
     public mutating func expectResponse(to method: HTTPMethod) { core.pendingMethods.append(method) }
 
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) { core.buffer.append(bytes) }
-    public mutating func append(_ bytes: [UInt8]) { core.buffer.append(bytes) }
+    /// Buffers bytes for `next()`. Bytes appended after a parse error are dropped.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) { core.append(bytes) }
+    public mutating func append(_ bytes: [UInt8]) { core.append(bytes) }
 
-    /// The body limit for responses (default unlimited).
+    /// The body limit of the current (or, between messages, the next) response; default unlimited.
     public mutating func setBodyLimit(_ bytes: Int) { core.bodyLimit = bytes }
 
     /// The next part, or nil when more bytes are needed. Interim 1xx responses (except 101) are skipped.
@@ -110,7 +118,8 @@ public struct HTTPResponseParser: Sendable {
         try core.next().map(Self.responsePart)
     }
 
-    /// The peer closed the connection: ends a read-until-close body, or fails a truncated message.
+    /// The peer closed the connection: returns the parts still buffered, then ends a read-until-close body;
+    /// fails a truncated message. Call it until it returns nil.
     public mutating func finish() throws(HTTPParseError) -> HTTPResponsePart? {
         try core.finish().map(Self.responsePart)
     }
@@ -130,8 +139,8 @@ public struct HTTPResponseParser: Sendable {
 
 /// A growable byte queue consumed from the front.
 struct ByteQueue: Sendable {
-    private(set) var storage: [UInt8] = []
-    private(set) var start = 0
+    private var storage: [UInt8] = []
+    private var start = 0
 
     var count: Int { storage.count - start }
     var isEmpty: Bool { start == storage.count }
@@ -148,19 +157,31 @@ struct ByteQueue: Sendable {
 
     subscript(offset: Int) -> UInt8 { storage[start + offset] }
 
-    /// Offset (from the front) of the first `byte` at or after `from`, or nil.
-    func firstIndex(of byte: UInt8, from: Int) -> Int? {
-        storage.withUnsafeBufferPointer { buffer in
+    /// Offset (from the front) of the first CR or LF at or after `from`, or nil.
+    func firstLineBreak(from: Int) -> Int? {
+        storage.withUnsafeBytes { buffer in
             var index = start + from
             let end = buffer.count
+            // Eight bytes at a time: a word holds CR or LF when XOR with that byte leaves a zero byte.
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highBits: UInt64 = 0x8080_8080_8080_8080
+            while index + 8 <= end {
+                let word = buffer.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let lf = word ^ (ones &* 0x0A)
+                let cr = word ^ (ones &* 0x0D)
+                if ((lf &- ones) & ~lf | (cr &- ones) & ~cr) & highBits != 0 { break }
+                index += 8
+            }
             while index < end {
-                if buffer[index] == byte { return index - start }
+                let byte = buffer[index]
+                if byte <= 0x0D && (byte == 0x0D || byte == 0x0A) { return index - start }
                 index += 1
             }
             return nil
         }
     }
 
+    /// A view of the bytes at `offset`; it shares the storage, so it costs no copy.
     func slice(_ offset: Int, _ length: Int) -> ArraySlice<UInt8> {
         storage[(start + offset)..<(start + offset + length)]
     }
@@ -175,9 +196,20 @@ struct ByteQueue: Sendable {
     }
 
     mutating func take(_ length: Int) -> [UInt8] {
+        if start == 0 && length == storage.count {
+            // The whole buffer: hand the array over instead of copying it.
+            let bytes = storage
+            storage = []
+            return bytes
+        }
         let bytes = Array(slice(0, length))
         consume(length)
         return bytes
+    }
+
+    mutating func removeAll() {
+        storage = []
+        start = 0
     }
 
     private mutating func compactIfWorthwhile() {
@@ -212,24 +244,30 @@ struct MessageParserCore: Sendable {
         case closed
     }
 
+    private enum StartLine: Sendable {
+        case pending
+        case request(HTTPMethod, String, HTTPVersion)
+        case response(HTTPStatus, HTTPVersion)
+    }
+
     let limits: HTTPParserLimits
     let role: Role
-    var buffer = ByteQueue()
+    private(set) var buffer = ByteQueue()
     var bodyLimit: Int
     var pendingMethods: [HTTPMethod] = []
     private(set) var expectsContinue = false
 
     private var state: State = .startLine
-    /// Where to resume searching for LF in the current line, so bytes arriving one at a time cost O(n).
+    /// Where to resume searching the current line for CR or LF, so bytes arriving one at a time cost O(n).
+    /// Only line states use it, and it is reset whenever a line is taken off the buffer.
     private var scanOffset = 0
     private var emptyLinesSkipped = 0
-    private var startLine: [UInt8] = []
+    private var startLine: StartLine = .pending
     private var fields = HTTPFields()
     private var fieldBytes = 0
     private var bodyBytes = 0
-    private var declaredLength: Int?
     /// A declared Content-Length not yet compared with the (possibly route-specific) body limit.
-    private var pendingLengthCheck = false
+    private var unverifiedLength: Int?
 
     init(limits: HTTPParserLimits, role: Role) {
         self.limits = limits
@@ -242,19 +280,30 @@ struct MessageParserCore: Sendable {
         return false
     }
 
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        if case .failed = state { return }
+        buffer.append(bytes)
+    }
+
+    mutating func append(_ bytes: [UInt8]) {
+        if case .failed = state { return }
+        buffer.append(bytes)
+    }
+
     mutating func next() throws(HTTPParseError) -> Part? {
         do {
             return try step()
         } catch {
             state = .failed(error)
+            buffer.removeAll()
             throw error
         }
     }
 
     mutating func finish() throws(HTTPParseError) -> Part? {
+        if let part = try next() { return part }
         switch state {
         case .untilClose:
-            if !buffer.isEmpty { return try next() }
             state = .closed
             return .end(HTTPFields())
         case .startLine where buffer.isEmpty, .closed:
@@ -264,6 +313,7 @@ struct MessageParserCore: Sendable {
         default:
             let error = HTTPParseError.bad("connection closed before the message was complete")
             state = .failed(error)
+            buffer.removeAll()
             throw error
         }
     }
@@ -278,33 +328,38 @@ struct MessageParserCore: Sendable {
             case .closed:
                 return nil
             case .startLine:
-                guard let line = try nextLine(limit: limits.maxRequestLineBytes, tooLong: startLineTooLong) else {
+                guard let line = try nextLine(limit: limits.maxRequestLineBytes, kind: .startLine) else {
                     return nil
                 }
                 if line.isEmpty {
                     // RFC 9112 §2.2: ignore a few empty lines before a request line.
                     emptyLinesSkipped += 1
-                    if emptyLinesSkipped > 4 { throw .bad("too many empty lines before the request line") }
+                    if emptyLinesSkipped > 4 { throw .bad("too many empty lines before the start line") }
                     continue
                 }
                 emptyLinesSkipped = 0
-                startLine = line
+                // Parsed before the fields arrive, so a peer speaking another protocol is refused at once.
+                let role = self.role
+                let parsed = try line.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) -> StartLine in
+                    role == .request ? try Self.parseRequestLine(bytes) : try Self.parseStatusLine(bytes)
+                }
+                startLine = parsed
                 fields = HTTPFields()
+                fields.reserveCapacity(16)
                 fieldBytes = 0
                 state = .fields
             case .fields:
-                let remaining = limits.maxFieldBytes - fieldBytes
-                guard let line = try nextLine(limit: remaining, tooLong: fieldsTooLarge) else { return nil }
+                guard let line = try nextLine(limit: fieldLineLimit, kind: .field) else { return nil }
                 if line.isEmpty {
                     if let part = try finishHead() { return part }
                     continue
                 }
                 fieldBytes += line.count + 2
-                try addField(line, to: &fields, countLimit: limits.maxFieldCount)
+                try addField(line)
             case .fixedBody(let remaining):
-                if pendingLengthCheck {
-                    pendingLengthCheck = false
-                    if let declaredLength, declaredLength > bodyLimit { throw bodyTooLarge }
+                if let length = unverifiedLength {
+                    unverifiedLength = nil
+                    if length > bodyLimit { throw bodyTooLarge }
                 }
                 if remaining == 0 {
                     return endMessage(trailers: HTTPFields())
@@ -316,16 +371,20 @@ struct MessageParserCore: Sendable {
                 return .body(buffer.take(length))
             case .untilClose:
                 guard !buffer.isEmpty else { return nil }
-                let length = buffer.count
+                // Deliver up to the limit, then fail: the same parts however the reads were split.
+                let allowed = bodyLimit - bodyBytes
+                guard allowed > 0 else { throw bodyTooLarge }
+                let length = min(buffer.count, allowed)
                 bodyBytes += length
-                if bodyBytes > bodyLimit { throw bodyTooLarge }
                 return .body(buffer.take(length))
             case .chunkSize:
-                guard let line = try nextLine(limit: limits.maxChunkLineBytes, tooLong: chunkLineTooLong) else {
+                guard let line = try nextLine(limit: limits.maxChunkLineBytes, kind: .chunkSize) else {
                     return nil
                 }
                 expectsContinue = false
-                let size = try Self.parseChunkSize(line)
+                let size = try line.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in
+                    try Self.parseChunkSizeLine(bytes)
+                }
                 if size == 0 {
                     fields = HTTPFields()
                     fieldBytes = 0
@@ -343,7 +402,9 @@ struct MessageParserCore: Sendable {
                 return .body(buffer.take(length))
             case .chunkDataEnd:
                 guard buffer.count >= 2 else {
-                    if buffer.count == 1 && buffer[0] != UInt8(ascii: "\r") { throw .bad("chunk data not followed by CRLF") }
+                    if buffer.count == 1 && buffer[0] != UInt8(ascii: "\r") {
+                        throw .bad("chunk data not followed by CRLF")
+                    }
                     return nil
                 }
                 guard buffer[0] == UInt8(ascii: "\r") && buffer[1] == UInt8(ascii: "\n") else {
@@ -352,28 +413,36 @@ struct MessageParserCore: Sendable {
                 buffer.consume(2)
                 state = .chunkSize
             case .trailers:
-                let remaining = limits.maxFieldBytes - fieldBytes
-                guard let line = try nextLine(limit: remaining, tooLong: fieldsTooLarge) else { return nil }
+                guard let line = try nextLine(limit: fieldLineLimit, kind: .field) else { return nil }
                 if line.isEmpty {
                     return endMessage(trailers: fields)
                 }
                 fieldBytes += line.count + 2
-                try addField(line, to: &fields, countLimit: limits.maxFieldCount)
+                try addField(line)
             }
         }
     }
 
-    private var startLineTooLong: HTTPParseError {
-        role == .request
-            ? HTTPParseError(status: .uriTooLong, message: "request line longer than \(limits.maxRequestLineBytes) bytes")
-            : .bad("status line longer than \(limits.maxRequestLineBytes) bytes")
-    }
+    /// The longest next field line that keeps all field lines, with their CRLFs, within the limit.
+    private var fieldLineLimit: Int { max(0, limits.maxFieldBytes - fieldBytes - 2) }
 
-    private var fieldsTooLarge: HTTPParseError {
-        HTTPParseError(status: .requestHeaderFieldsTooLarge, message: "header fields larger than \(limits.maxFieldBytes) bytes")
-    }
+    private enum LineKind { case startLine, field, chunkSize }
 
-    private var chunkLineTooLong: HTTPParseError { .bad("chunk size line too long") }
+    /// Built only when thrown: the messages are interpolated strings.
+    private func lineTooLong(_ kind: LineKind) -> HTTPParseError {
+        switch kind {
+        case .startLine where role == .request:
+            HTTPParseError(status: .uriTooLong, message: "request line longer than \(limits.maxRequestLineBytes) bytes")
+        case .startLine:
+            .bad("status line longer than \(limits.maxRequestLineBytes) bytes")
+        case .field:
+            HTTPParseError(
+                status: .requestHeaderFieldsTooLarge, message: "header fields larger than \(limits.maxFieldBytes) bytes"
+            )
+        case .chunkSize:
+            .bad("chunk size line too long")
+        }
+    }
 
     private var bodyTooLarge: HTTPParseError {
         HTTPParseError(status: .contentTooLarge, message: "body larger than \(bodyLimit) bytes")
@@ -381,7 +450,9 @@ struct MessageParserCore: Sendable {
 
     private mutating func endMessage(trailers: HTTPFields) -> Part {
         state = .startLine
-        declaredLength = nil
+        startLine = .pending
+        fields = HTTPFields()
+        unverifiedLength = nil
         expectsContinue = false
         bodyBytes = 0
         bodyLimit = limits.maxBodyBytes
@@ -390,35 +461,50 @@ struct MessageParserCore: Sendable {
 
     /// Takes one CRLF-terminated line off the buffer (without the CRLF), or nil if none is complete yet.
     ///
-    /// Rejects bare CR and bare LF anywhere in the line: both have been used to smuggle requests past
-    /// intermediaries that split lines differently.
-    private mutating func nextLine(limit: Int, tooLong: HTTPParseError) throws(HTTPParseError) -> [UInt8]? {
-        guard let lf = buffer.firstIndex(of: UInt8(ascii: "\n"), from: scanOffset) else {
+    /// The line's first CR must be followed by LF, and no LF may come without a CR: a bare CR or LF has
+    /// been used to smuggle requests past intermediaries that split lines differently. The returned slice
+    /// shares the buffer's storage.
+    private mutating func nextLine(limit: Int, kind: LineKind) throws(HTTPParseError) -> ArraySlice<UInt8>? {
+        guard let lineBreak = buffer.firstLineBreak(from: scanOffset) else {
             scanOffset = buffer.count
-            if buffer.count > limit + 1 { throw tooLong }
+            if buffer.count > limit { throw lineTooLong(kind) }
             return nil
         }
+        if lineBreak > limit { throw lineTooLong(kind) }
+        guard buffer[lineBreak] == UInt8(ascii: "\r") else { throw .bad("line ended by a bare LF") }
+        guard lineBreak + 1 < buffer.count else {
+            scanOffset = lineBreak
+            return nil
+        }
+        guard buffer[lineBreak + 1] == UInt8(ascii: "\n") else { throw .bad("bare CR in a line") }
         scanOffset = 0
-        guard lf > 0 && buffer[lf - 1] == UInt8(ascii: "\r") else { throw .bad("line ended by a bare LF") }
-        let length = lf - 1
-        if length > limit { throw tooLong }
-        let line = buffer.take(length)
-        buffer.consume(2)
-        if line.contains(UInt8(ascii: "\r")) { throw .bad("bare CR in a line") }
+        let line = buffer.slice(0, lineBreak)
+        buffer.consume(lineBreak + 2)
         return line
+    }
+
+    private mutating func addField(_ line: ArraySlice<UInt8>) throws(HTTPParseError) {
+        if fields.count >= limits.maxFieldCount {
+            throw HTTPParseError(
+                status: .requestHeaderFieldsTooLarge, message: "more than \(limits.maxFieldCount) header fields")
+        }
+        let field = try line.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in try Self.parseField(bytes) }
+        fields.append(field)
     }
 
     // MARK: - Heads
 
     private mutating func finishHead() throws(HTTPParseError) -> Part? {
-        switch role {
-        case .request:
-            let head = try Self.parseRequestLine(startLine, fields: fields)
+        switch startLine {
+        case .request(let method, let target, let version):
+            let head = HTTPRequestHead(method: method, target: target, version: version, fields: fields)
+            fields = HTTPFields()
             try frameRequest(head)
             return .requestHead(head)
-        case .response:
-            let head = try Self.parseStatusLine(startLine, fields: fields)
-            if (100..<200).contains(head.status.code) && head.status.code != 101 {
+        case .response(let status, let version):
+            let head = HTTPResponseHead(status: status, version: version, fields: fields)
+            fields = HTTPFields()
+            if (100..<200).contains(status.code) && status.code != 101 {
                 // Interim response: the final one follows on the same request.
                 state = .startLine
                 return nil
@@ -426,97 +512,214 @@ struct MessageParserCore: Sendable {
             let method = pendingMethods.isEmpty ? HTTPMethod.get : pendingMethods.removeFirst()
             try frameResponse(head, method: method)
             return .responseHead(head)
+        case .pending:
+            preconditionFailure("head finished without a start line")
         }
     }
 
     private mutating func frameRequest(_ head: HTTPRequestHead) throws(HTTPParseError) {
-        let hosts = head.fields.values("Host")
-        if head.version == .http1_1 && hosts.count != 1 {
-            throw .bad(hosts.isEmpty ? "missing Host header" : "more than one Host header")
+        let summary = FramingFields(head.fields)
+        if head.version == .http1_1 && summary.hostCount != 1 {
+            throw .bad(summary.hostCount == 0 ? "missing Host header" : "more than one Host header")
         }
-        if hosts.count > 1 { throw .bad("more than one Host header") }
-        if let expectation = head.fields["Expect"] {
-            guard HTTPSyntax.equalsIgnoringCase(expectation[...].trimmingSpacesAndTabs(), "100-continue") else {
-                throw HTTPParseError(status: .expectationFailed, message: "unsupported expectation")
+        if summary.hostCount > 1 { throw .bad("more than one Host header") }
+        if !summary.hostsValid { throw .bad("invalid Host header") }
+        var continueExpected = false
+        for value in summary.expect {
+            try HTTPSyntax.forEachListElement(value) { (element) throws(HTTPParseError) in
+                guard HTTPSyntax.equalsIgnoringCase(element, "100-continue") else {
+                    throw HTTPParseError(status: .expectationFailed, message: "unsupported expectation")
+                }
+                continueExpected = true
             }
-            expectsContinue = head.version == .http1_1
         }
-        switch try Self.bodyFraming(head.fields, version: head.version, isRequest: true) {
+        // RFC 9110 §10.1.1: an HTTP/1.0 client cannot have meant it.
+        expectsContinue = continueExpected && head.version == .http1_1
+        bodyBytes = 0
+        unverifiedLength = nil
+        switch try Self.bodyFraming(summary, version: head.version, isRequest: true) {
         case .chunked:
             state = .chunkSize
         case .length(let length):
-            declaredLength = length
             state = .fixedBody(remaining: length)
-            if length == 0 { expectsContinue = false }
-        case .none:
+            // Checked lazily in `next()`, so a route can raise the limit after seeing the head.
+            if length > 0 { unverifiedLength = length } else { expectsContinue = false }
+        case .noBody, .untilClose:
             state = .fixedBody(remaining: 0)
             expectsContinue = false
         }
-        bodyBytes = 0
-        // Checked lazily in `next()`, so a route can raise the limit after seeing the head.
-        pendingLengthCheck = (declaredLength ?? 0) > 0
     }
 
     private mutating func frameResponse(_ head: HTTPResponseHead, method: HTTPMethod) throws(HTTPParseError) {
         bodyBytes = 0
-        if method == .head || head.status.forbidsBody || (method == .connect && (200..<300).contains(head.status.code)) {
+        unverifiedLength = nil
+        if method == .head || head.status.forbidsBody
+            || (method == .connect && (200..<300).contains(head.status.code))
+        {
             state = .fixedBody(remaining: 0)
             return
         }
-        switch try Self.bodyFraming(head.fields, version: head.version, isRequest: false) {
-        case .chunked: state = .chunkSize
-        case .length(let length): state = .fixedBody(remaining: length)
-        case .none: state = .untilClose
+        switch try Self.bodyFraming(FramingFields(head.fields), version: head.version, isRequest: false) {
+        case .chunked:
+            state = .chunkSize
+        case .length(let length):
+            state = .fixedBody(remaining: length)
+            if length > 0 { unverifiedLength = length }
+        case .noBody, .untilClose:
+            state = .untilClose
         }
-        declaredLength = nil
     }
 
-    enum BodyFraming { case none, length(Int), chunked }
+    /// The fields that decide framing, gathered in one pass.
+    struct FramingFields {
+        var hostCount = 0
+        var hostsValid = true
+        var contentLength: [String] = []
+        var transferEncoding: [String] = []
+        var expect: [String] = []
+
+        init(_ fields: HTTPFields) {
+            for field in fields {
+                switch field.name.utf8.count {
+                case 4 where HTTPSyntax.equalsIgnoringCase(field.name, "host"):
+                    hostCount += 1
+                    hostsValid = hostsValid && MessageParserCore.isValidHost(field.value)
+                case 6 where HTTPSyntax.equalsIgnoringCase(field.name, "expect"):
+                    expect.append(field.value)
+                case 14 where HTTPSyntax.equalsIgnoringCase(field.name, "content-length"):
+                    contentLength.append(field.value)
+                case 17 where HTTPSyntax.equalsIgnoringCase(field.name, "transfer-encoding"):
+                    transferEncoding.append(field.value)
+                default:
+                    break
+                }
+            }
+        }
+    }
+
+    /// `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2), or empty; RFC 9112 §3.2 requires a 400
+    /// for anything else, which keeps paths, userinfo and spaces out of what routing and logs see.
+    static func isValidHost(_ value: String) -> Bool {
+        let bytes = value.utf8
+        var index = bytes.startIndex
+        if bytes.first == UInt8(ascii: "[") {
+            // IP-literal: IPv6 (with an optional zone) or IPvFuture.
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            let literal = bytes[bytes.index(after: index)..<close]
+            guard !literal.isEmpty, literal.allSatisfy({ isRegNameByte($0) || $0 == UInt8(ascii: ":") }) else {
+                return false
+            }
+            index = bytes.index(after: close)
+        } else {
+            while index < bytes.endIndex && isRegNameByte(bytes[index]) { index = bytes.index(after: index) }
+        }
+        guard index < bytes.endIndex else { return true }
+        guard bytes[index] == UInt8(ascii: ":") else { return false }
+        let port = bytes[bytes.index(after: index)...]
+        return port.count <= 5 && port.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    }
+
+    /// reg-name bytes: unreserved, sub-delims and "%" of pct-encoded.
+    private static func isRegNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"),
+            UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+            UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
+            UInt8(ascii: "="):
+            return true
+        default:
+            return false
+        }
+    }
+
+    enum BodyFraming {
+        case noBody
+        case length(Int)
+        case chunked, untilClose
+    }
 
     /// Message body length per RFC 9112 §6.3, refusing every ambiguous combination.
-    static func bodyFraming(_ fields: HTTPFields, version: HTTPVersion, isRequest: Bool) throws(HTTPParseError)
+    static func bodyFraming(_ fields: FramingFields, version: HTTPVersion, isRequest: Bool) throws(HTTPParseError)
         -> BodyFraming
     {
-        let transferEncodings = fields.values("Transfer-Encoding")
-        let contentLengths = fields.values("Content-Length")
-        if !transferEncodings.isEmpty {
-            if !contentLengths.isEmpty { throw .bad("both Transfer-Encoding and Content-Length") }
+        if !fields.transferEncoding.isEmpty {
+            if !fields.contentLength.isEmpty { throw .bad("both Transfer-Encoding and Content-Length") }
             if version == .http1_0 { throw .bad("Transfer-Encoding in an HTTP/1.0 message") }
-            let codings = fields.listValues("Transfer-Encoding")
-            guard !codings.isEmpty else { throw .bad("empty Transfer-Encoding") }
-            for coding in codings where !HTTPSyntax.equalsIgnoringCase(coding, "chunked") {
-                if coding.utf8.allSatisfy(HTTPSyntax.isTokenByte) || coding.contains(";") {
-                    throw HTTPParseError(status: .notImplemented, message: "transfer coding '\(coding.prefix(32))' is not supported")
+            var codings = 0
+            var chunkedCount = 0
+            var lastIsChunked = false
+            for value in fields.transferEncoding {
+                try HTTPSyntax.forEachListElement(value) { (coding) throws(HTTPParseError) in
+                    codings += 1
+                    lastIsChunked = HTTPSyntax.equalsIgnoringCase(coding, "chunked")
+                    if lastIsChunked {
+                        chunkedCount += 1
+                        return
+                    }
+                    guard isTransferCodingSyntax(coding) else { throw .bad("malformed Transfer-Encoding") }
+                    if isRequest {
+                        throw HTTPParseError(status: .notImplemented, message: "transfer coding is not supported")
+                    }
                 }
-                throw .bad("malformed Transfer-Encoding")
             }
-            if codings.count > 1 { throw .bad("chunked applied more than once") }
-            return .chunked
+            guard codings > 0 else { throw .bad("empty Transfer-Encoding") }
+            if chunkedCount > 1 { throw .bad("chunked applied more than once") }
+            // A response whose final coding is not chunked runs until the connection closes (§6.3 rule 4).
+            return lastIsChunked ? .chunked : .untilClose
         }
-        guard !contentLengths.isEmpty else { return .none }
+        guard !fields.contentLength.isEmpty else { return .noBody }
         var length: Int?
-        for field in contentLengths {
-            for element in field.split(separator: ",", omittingEmptySubsequences: false) {
-                let text = element.trimmingSpacesAndTabs()
-                guard let value = parseDecimal(text) else { throw .bad("malformed Content-Length") }
-                if let length, length != value { throw .bad("conflicting Content-Length values") }
-                length = value
-            }
+        for value in fields.contentLength {
+            try parseContentLength(value, into: &length)
         }
         return .length(length ?? 0)
     }
 
-    private static func parseDecimal(_ text: String) -> Int? {
-        guard !text.isEmpty, text.utf8.count <= 18 else { return nil }
-        var value = 0
-        for byte in text.utf8 {
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
-            value = value * 10 + Int(byte - UInt8(ascii: "0"))
-        }
-        return value
+    /// `token *( OWS ";" OWS transfer-parameter )`: only the name is checked, parameters are never used.
+    static func isTransferCodingSyntax(_ coding: Substring) -> Bool {
+        let bytes = coding.utf8
+        let nameEnd = bytes.firstIndex { !HTTPSyntax.isTokenByte($0) } ?? bytes.endIndex
+        guard nameEnd > bytes.startIndex else { return false }
+        let rest = bytes[nameEnd...].drop { $0 == 0x20 || $0 == 0x09 }
+        return rest.isEmpty || rest.first == UInt8(ascii: ";")
     }
 
-    static func parseChunkSize(_ line: [UInt8]) throws(HTTPParseError) -> Int {
+    /// Parses a Content-Length value, a list of equal decimal lengths (RFC 9110 §8.6), into `length`.
+    static func parseContentLength(_ value: String, into length: inout Int?) throws(HTTPParseError) {
+        var number = 0
+        var digits = 0
+        var spaceAfterDigits = false
+        func endElement(_ length: inout Int?) throws(HTTPParseError) {
+            guard digits > 0 else { throw .bad("malformed Content-Length") }
+            if let length, length != number { throw .bad("conflicting Content-Length values") }
+            length = number
+            number = 0
+            digits = 0
+            spaceAfterDigits = false
+        }
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                // 18 digits always fit in an Int; longer lengths are far beyond any body limit.
+                guard !spaceAfterDigits, digits < 18 else { throw .bad("malformed Content-Length") }
+                number = number * 10 + Int(byte - UInt8(ascii: "0"))
+                digits += 1
+            case 0x20, 0x09:
+                if digits > 0 { spaceAfterDigits = true }
+            case UInt8(ascii: ","):
+                try endElement(&length)
+            default:
+                throw .bad("malformed Content-Length")
+            }
+        }
+        try endElement(&length)
+    }
+
+    /// `chunk-size [ chunk-ext ]` (RFC 9112 §7.1.1); extensions are checked and ignored.
+    static func parseChunkSizeLine(_ line: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> Int {
         var size = 0
         var index = 0
         while index < line.count, let digit = hexValue(line[index]) {
@@ -525,16 +728,62 @@ struct MessageParserCore: Sendable {
             index += 1
         }
         guard index > 0 else { throw .bad("malformed chunk size") }
-        // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ): checked for allowed bytes only.
-        if index < line.count {
-            var rest = line[index...].drop { $0 == 0x20 || $0 == 0x09 }
-            guard rest.first == UInt8(ascii: ";") else { throw .bad("malformed chunk size") }
-            rest = rest.dropFirst()
-            if rest.contains(where: { !HTTPSyntax.isFieldValueByte($0) }) {
-                throw .bad("invalid byte in chunk extension")
+        guard isValidChunkExtensions(line, from: index) else { throw .bad("malformed chunk extension") }
+        return size
+    }
+
+    /// `*( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] )` up to the end of `line`.
+    static func isValidChunkExtensions(_ line: UnsafeBufferPointer<UInt8>, from start: Int) -> Bool {
+        var index = start
+        func skipWhitespace() {
+            while index < line.count && (line[index] == 0x20 || line[index] == 0x09) { index += 1 }
+        }
+        func skipToken() -> Bool {
+            let tokenStart = index
+            while index < line.count && HTTPSyntax.isTokenByte(line[index]) { index += 1 }
+            return index > tokenStart
+        }
+        while index < line.count {
+            skipWhitespace()
+            guard index < line.count, line[index] == UInt8(ascii: ";") else { return false }
+            index += 1
+            skipWhitespace()
+            guard skipToken() else { return false }
+            let afterName = index
+            skipWhitespace()
+            guard index < line.count, line[index] == UInt8(ascii: "=") else {
+                index = afterName
+                continue
+            }
+            index += 1
+            skipWhitespace()
+            if index < line.count && line[index] == UInt8(ascii: "\"") {
+                guard skipQuotedString(line, &index) else { return false }
+            } else {
+                guard skipToken() else { return false }
             }
         }
-        return size
+        return true
+    }
+
+    /// Moves `index` past a quoted-string starting at it (RFC 9110 §5.6.4); false if it is malformed.
+    static func skipQuotedString(_ line: UnsafeBufferPointer<UInt8>, _ index: inout Int) -> Bool {
+        index += 1
+        while index < line.count {
+            let byte = line[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                return true
+            case UInt8(ascii: "\\"):
+                guard index + 1 < line.count, HTTPSyntax.isFieldValueByte(line[index + 1]) else { return false }
+                index += 2
+            default:
+                guard HTTPSyntax.isFieldValueByte(byte) else { return false }
+                index += 1
+            }
+        }
+        return false
     }
 
     private static func hexValue(_ byte: UInt8) -> Int? {
@@ -547,81 +796,102 @@ struct MessageParserCore: Sendable {
     }
 
     /// Parses `name: value` (RFC 9112 §5): no whitespace before the colon, no obs-fold, no control bytes.
-    private func addField(_ line: [UInt8], to fields: inout HTTPFields, countLimit: Int) throws(HTTPParseError) {
-        if fields.count >= countLimit {
-            throw HTTPParseError(status: .requestHeaderFieldsTooLarge, message: "more than \(countLimit) header fields")
-        }
+    static func parseField(_ line: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> HTTPField {
         guard let first = line.first else { throw .bad("empty field line") }
         if first == 0x20 || first == 0x09 { throw .bad("obsolete line folding in header fields") }
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw .bad("header field without a colon") }
-        guard colon > 0 else { throw .bad("empty header field name") }
-        for byte in line[..<colon] where !HTTPSyntax.isTokenByte(byte) {
-            throw .bad(byte == 0x20 || byte == 0x09 ? "whitespace before the colon in a header field" : "invalid character in a header field name")
+        var colon = 0
+        while colon < line.count && line[colon] != UInt8(ascii: ":") {
+            let byte = line[colon]
+            guard HTTPSyntax.isTokenByte(byte) else {
+                throw .bad(
+                    byte == 0x20 || byte == 0x09
+                        ? "whitespace before the colon in a header field" : "invalid character in a header field name")
+            }
+            colon += 1
         }
+        guard colon < line.count else { throw .bad("header field without a colon") }
+        guard colon > 0 else { throw .bad("empty header field name") }
         var valueStart = colon + 1
         var valueEnd = line.count
         while valueStart < valueEnd && (line[valueStart] == 0x20 || line[valueStart] == 0x09) { valueStart += 1 }
         while valueEnd > valueStart && (line[valueEnd - 1] == 0x20 || line[valueEnd - 1] == 0x09) { valueEnd -= 1 }
-        for byte in line[valueStart..<valueEnd] where !HTTPSyntax.isFieldValueByte(byte) {
-            throw .bad(byte == 0 ? "NUL in a header field value" : "control character in a header field value")
+        for index in valueStart..<valueEnd where !HTTPSyntax.isFieldValueByte(line[index]) {
+            throw .bad(line[index] == 0 ? "NUL in a header field value" : "control character in a header field value")
         }
-        let name = String(decoding: line[..<colon], as: UTF8.self)
-        let value = String(decoding: line[valueStart..<valueEnd], as: UTF8.self)
-        fields.append(name, value)
+        let name = String(decoding: UnsafeBufferPointer(rebasing: line[..<colon]), as: UTF8.self)
+        let value = String(decoding: UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd]), as: UTF8.self)
+        return HTTPField(name: name, value: value)
     }
 
-    private static func parseRequestLine(_ line: [UInt8], fields: HTTPFields) throws(HTTPParseError) -> HTTPRequestHead {
-        guard let firstSpace = line.firstIndex(of: 0x20) else { throw .bad("malformed request line") }
-        guard let lastSpace = line.lastIndex(of: 0x20), lastSpace > firstSpace else { throw .bad("malformed request line") }
-        let methodBytes = line[..<firstSpace]
-        let targetBytes = line[(firstSpace + 1)..<lastSpace]
-        let versionBytes = line[(lastSpace + 1)...]
-        guard !methodBytes.isEmpty, methodBytes.allSatisfy(HTTPSyntax.isTokenByte) else {
-            throw .bad("invalid method")
+    /// `method SP request-target SP HTTP-version` (RFC 9112 §3), with the target form checked against the method.
+    private static func parseRequestLine(_ line: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> StartLine {
+        var methodEnd = 0
+        while methodEnd < line.count && line[methodEnd] != 0x20 {
+            guard HTTPSyntax.isTokenByte(line[methodEnd]) else { throw .bad("invalid method") }
+            methodEnd += 1
         }
-        guard !targetBytes.isEmpty, targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+        guard methodEnd > 0, methodEnd < line.count else { throw .bad("malformed request line") }
+        var targetEnd = line.count - 1
+        while targetEnd > methodEnd && line[targetEnd] != 0x20 { targetEnd -= 1 }
+        let targetStart = methodEnd + 1
+        guard targetEnd > targetStart else { throw .bad("malformed request line") }
+        for index in targetStart..<targetEnd where line[index] <= 0x20 || line[index] >= 0x7F {
             throw .bad("invalid request target")
         }
-        let version = try parseVersion(versionBytes)
-        guard let method = HTTPMethod(String(decoding: methodBytes, as: UTF8.self)) else { throw .bad("invalid method") }
-        let target = String(decoding: targetBytes, as: UTF8.self)
-        let form = RequestTarget(target).form
-        switch form {
-        case .origin, .absolute:
+        let version = try parseVersion(line, from: targetEnd + 1)
+        let method = HTTPMethod(
+            unchecked: String(decoding: UnsafeBufferPointer(rebasing: line[..<methodEnd]), as: UTF8.self))
+        let targetBytes = UnsafeBufferPointer(rebasing: line[targetStart..<targetEnd])
+        switch RequestTarget.form(of: targetBytes) {
+        case .origin:
             if method == .connect { throw .bad("CONNECT needs an authority-form target") }
+        case .absolute:
+            if method == .connect { throw .bad("CONNECT needs an authority-form target") }
+            if !RequestTarget.hasAuthority(targetBytes) { throw .bad("absolute-form target without a host") }
         case .authority:
             if method != .connect { throw .bad("invalid request target") }
+            if !RequestTarget.isHostAndPort(targetBytes) { throw .bad("CONNECT target is not host:port") }
         case .asterisk:
             if method != .options { throw .bad("'*' target is only valid with OPTIONS") }
         }
-        return HTTPRequestHead(method: method, target: target, version: version, fields: fields)
+        return .request(method, String(decoding: targetBytes, as: UTF8.self), version)
     }
 
-    private static func parseStatusLine(_ line: [UInt8], fields: HTTPFields) throws(HTTPParseError) -> HTTPResponseHead {
-        // HTTP-version SP 3DIGIT SP [reason-phrase]
+    /// `HTTP-version SP 3DIGIT SP [ reason-phrase ]`; the SP before an empty reason may be missing.
+    private static func parseStatusLine(_ line: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> StartLine {
         guard line.count >= 12, line[8] == 0x20, line.count == 12 || line[12] == 0x20 else {
             throw .bad("malformed status line")
         }
-        let version = try parseVersion(line[0..<8])
+        let version = try parseVersion(UnsafeBufferPointer(rebasing: line[..<8]), from: 0)
         var code = 0
         for byte in line[9..<12] {
             guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { throw .bad("malformed status code") }
             code = code * 10 + Int(byte - UInt8(ascii: "0"))
         }
         guard code >= 100 else { throw .bad("malformed status code") }
-        let reason = line.count > 13 ? String(decoding: line[13...], as: UTF8.self) : ""
-        return HTTPResponseHead(status: HTTPStatus(code: code, reasonPhrase: reason), version: version, fields: fields)
+        var reason = ""
+        if line.count > 13 {
+            let reasonBytes = UnsafeBufferPointer(rebasing: line[13...])
+            guard reasonBytes.allSatisfy(HTTPSyntax.isFieldValueByte) else { throw .bad("malformed reason phrase") }
+            reason = String(decoding: reasonBytes, as: UTF8.self)
+        }
+        return .response(HTTPStatus(code: code, reasonPhrase: reason), version)
     }
 
-    private static func parseVersion(_ bytes: ArraySlice<UInt8>) throws(HTTPParseError) -> HTTPVersion {
-        let text = Array(bytes)
-        guard text.count == 8, text[0..<5].elementsEqual("HTTP/".utf8), text[6] == UInt8(ascii: "."),
-            let major = digit(text[5]), let minor = digit(text[7])
+    /// `HTTP/d.d` filling `line` from `start` to its end; HTTP/1.x above 1.1 is treated as 1.1.
+    private static func parseVersion(_ line: UnsafeBufferPointer<UInt8>, from start: Int) throws(HTTPParseError)
+        -> HTTPVersion
+    {
+        guard line.count - start == 8,
+            line[start] == UInt8(ascii: "H"), line[start + 1] == UInt8(ascii: "T"),
+            line[start + 2] == UInt8(ascii: "T"), line[start + 3] == UInt8(ascii: "P"),
+            line[start + 4] == UInt8(ascii: "/"), line[start + 6] == UInt8(ascii: "."),
+            let major = digit(line[start + 5]), let minor = digit(line[start + 7])
         else { throw .bad("malformed HTTP version") }
         guard major == 1 else {
             throw HTTPParseError(status: .httpVersionNotSupported, message: "HTTP/\(major).\(minor) is not supported")
         }
-        return HTTPVersion(major: 1, minor: minor == 0 ? 0 : 1)
+        return minor == 0 ? .http1_0 : .http1_1
     }
 
     private static func digit(_ byte: UInt8) -> Int? {

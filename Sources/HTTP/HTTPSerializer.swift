@@ -1,14 +1,19 @@
 /// Writes HTTP/1.1 heads and chunked framing into byte buffers (RFC 9112).
 ///
-/// Fields whose name is not a token, or whose value holds CR, LF, NUL or another control byte, are
-/// dropped rather than written: a handler's bad header must never split a response.
+/// Nothing a handler puts in a head can split it: fields whose name is not a token, or whose value holds
+/// CR, LF, NUL or another control byte, are dropped rather than written; control bytes are removed from
+/// reason phrases and targets; a status code that is not three digits is written as 500.
 public enum HTTPSerializer {
     public static func write(_ head: HTTPResponseHead, into buffer: inout [UInt8]) {
         buffer.append(contentsOf: head.version == .http1_0 ? http10 : http11)
         buffer.append(0x20)
-        appendDecimal(head.status.code, into: &buffer)
-        buffer.append(0x20)
-        for byte in head.status.reasonPhrase.utf8 where HTTPSyntax.isFieldValueByte(byte) { buffer.append(byte) }
+        if (100...999).contains(head.status.code) {
+            appendDecimal(head.status.code, into: &buffer)
+            buffer.append(0x20)
+            for byte in head.status.reasonPhrase.utf8 where HTTPSyntax.isFieldValueByte(byte) { buffer.append(byte) }
+        } else {
+            buffer.append(contentsOf: "500 Internal Server Error".utf8)
+        }
         buffer.append(contentsOf: crlf)
         writeFields(head.fields, into: &buffer)
         buffer.append(contentsOf: crlf)
@@ -17,7 +22,9 @@ public enum HTTPSerializer {
     public static func write(_ head: HTTPRequestHead, into buffer: inout [UInt8]) {
         buffer.append(contentsOf: head.method.rawValue.utf8)
         buffer.append(0x20)
+        let targetStart = buffer.count
         for byte in head.target.utf8 where byte > 0x20 && byte < 0x7F { buffer.append(byte) }
+        if buffer.count == targetStart { buffer.append(UInt8(ascii: "/")) }
         buffer.append(0x20)
         buffer.append(contentsOf: head.version == .http1_0 ? http10 : http11)
         buffer.append(contentsOf: crlf)
@@ -62,29 +69,26 @@ public enum HTTPSerializer {
         }
     }
 
+    /// Appends a non-negative integer in decimal.
     static func appendDecimal(_ value: Int, into buffer: inout [UInt8]) {
-        precondition(value >= 0, "negative decimal in an HTTP head")
-        if value < 10 {
-            buffer.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        var digits: [UInt8] = []
-        var rest = value
-        while rest > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
-            rest /= 10
-        }
-        buffer.append(contentsOf: digits.reversed())
+        appendDigits(value, radix: 10, into: &buffer)
     }
 
+    /// Appends a non-negative integer in lowercase hexadecimal (chunk sizes).
     static func appendHex(_ value: Int, into buffer: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        var digits: [UInt8] = []
+        appendDigits(value, radix: 16, into: &buffer)
+    }
+
+    private static func appendDigits(_ value: Int, radix: Int, into buffer: inout [UInt8]) {
+        precondition(value >= 0, "negative number in HTTP framing")
+        // Digits come out least significant first: write them, then reverse them in place.
+        let start = buffer.count
         var rest = value
         repeat {
-            digits.append(hex[rest & 0xF])
-            rest >>= 4
+            let digit = UInt8(rest % radix)
+            buffer.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+            rest /= radix
         } while rest > 0
-        buffer.append(contentsOf: digits.reversed())
+        buffer[start...].reverse()
     }
 }

@@ -28,7 +28,8 @@ public struct HTTPMethod: Hashable, Sendable, CustomStringConvertible {
         self.rawValue = rawValue
     }
 
-    private init(unchecked: String) { self.rawValue = unchecked }
+    /// For bytes the parser has already checked.
+    init(unchecked: String) { self.rawValue = unchecked }
 
     public static let get = HTTPMethod(unchecked: "GET")
     public static let head = HTTPMethod(unchecked: "HEAD")
@@ -182,14 +183,23 @@ public struct HTTPFields: Hashable, Sendable, Sequence, ExpressibleByDictionaryL
 
     /// Every comma-separated element of every `name` field, trimmed, in order (RFC 9110 §5.6.1).
     public func listValues(_ name: String) -> [String] {
-        values(name).flatMap { value in
-            value.split(separator: ",").map { $0.trimmingSpacesAndTabs() }.filter { !$0.isEmpty }
+        var elements: [String] = []
+        for field in fields where HTTPSyntax.equalsIgnoringCase(field.name, name) {
+            HTTPSyntax.forEachListElement(field.value) { elements.append(String($0)) }
         }
+        return elements
     }
 
     /// True when a list-valued field contains `token`, compared case-insensitively (e.g. `Connection: close`).
     public func containsToken(_ token: String, in name: String) -> Bool {
-        listValues(name).contains { HTTPSyntax.equalsIgnoringCase($0, token) }
+        for field in fields where HTTPSyntax.equalsIgnoringCase(field.name, name) {
+            var found = false
+            HTTPSyntax.forEachListElement(field.value) { element in
+                if !found && HTTPSyntax.equalsIgnoringCase(element, token) { found = true }
+            }
+            if found { return true }
+        }
+        return false
     }
 
     public func contains(_ name: String) -> Bool { fields.contains { HTTPSyntax.equalsIgnoringCase($0.name, name) } }
@@ -197,6 +207,10 @@ public struct HTTPFields: Hashable, Sendable, Sequence, ExpressibleByDictionaryL
     public mutating func append(_ name: String, _ value: String) {
         fields.append(HTTPField(name: name, value: value))
     }
+
+    mutating func append(_ field: HTTPField) { fields.append(field) }
+
+    mutating func reserveCapacity(_ count: Int) { fields.reserveCapacity(count) }
 
     /// Replaces every `name` field with one holding `value`, at the first one's position.
     public mutating func set(_ name: String, _ value: String) {
@@ -228,7 +242,8 @@ public struct HTTPRequestHead: Hashable, Sendable {
     public var version: HTTPVersion
     public var fields: HTTPFields
 
-    public init(method: HTTPMethod, target: String, version: HTTPVersion = .http1_1, fields: HTTPFields = HTTPFields()) {
+    public init(method: HTTPMethod, target: String, version: HTTPVersion = .http1_1, fields: HTTPFields = HTTPFields())
+    {
         self.method = method
         self.target = target
         self.version = version
@@ -274,33 +289,35 @@ public struct RequestTarget: Hashable, Sendable {
     public var authority: String?
 
     public init(_ target: String) {
-        if target == "*" {
+        let utf8 = target.utf8
+        var rest = Substring(target)
+        switch RequestTarget.form(of: utf8) {
+        case .asterisk:
             form = .asterisk
             path = "*"
             query = nil
             authority = nil
             return
-        }
-        var rest = Substring(target)
-        if target.hasPrefix("/") {
-            form = .origin
-            authority = nil
-        } else if let schemeEnd = RequestTarget.endOfScheme(target) {
-            form = .absolute
-            rest = target[schemeEnd...]
-            let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
-            authority = String(rest[..<authorityEnd])
-            rest = rest[authorityEnd...]
-        } else {
+        case .authority:
             form = .authority
-            authority = target
             path = ""
             query = nil
+            authority = target
             return
+        case .origin:
+            form = .origin
+            authority = nil
+        case .absolute:
+            form = .absolute
+            let schemeEnd = RequestTarget.endOfScheme(utf8) ?? utf8.startIndex
+            let authorityEnd =
+                utf8[schemeEnd...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? utf8.endIndex
+            authority = String(target[schemeEnd..<authorityEnd])
+            rest = target[authorityEnd...]
         }
-        if let questionMark = rest.firstIndex(of: "?") {
+        if let questionMark = rest.utf8.firstIndex(of: UInt8(ascii: "?")) {
             path = String(rest[..<questionMark])
-            query = String(rest[rest.index(after: questionMark)...])
+            query = String(rest[rest.utf8.index(after: questionMark)...])
         } else {
             path = String(rest)
             query = nil
@@ -310,16 +327,54 @@ public struct RequestTarget: Hashable, Sendable {
 }
 
 extension RequestTarget {
-    /// The index just after `scheme://`, when the target starts with a scheme.
-    static func endOfScheme(_ target: String) -> String.Index? {
+    /// The form of a target: origin if it starts with "/", absolute if it starts with `scheme://`,
+    /// asterisk if it is "*", authority otherwise (the parser checks that only CONNECT uses it).
+    static func form(of target: some Collection<UInt8>) -> Form {
+        guard let first = target.first else { return .authority }
+        if first == UInt8(ascii: "/") { return .origin }
+        if first == UInt8(ascii: "*") && target.count == 1 { return .asterisk }
+        return endOfScheme(target) == nil ? .authority : .absolute
+    }
+
+    /// The index just after `scheme://` (RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )), or nil.
+    static func endOfScheme<Bytes: Collection<UInt8>>(_ target: Bytes) -> Bytes.Index? {
         var index = target.startIndex
-        while index < target.endIndex, target[index].isLetter || target[index] == "+" || target[index] == "-"
-            || target[index] == "." || target[index].isNumber
-        {
+        guard index < target.endIndex, isLetter(target[index]) else { return nil }
+        while index < target.endIndex {
+            let byte = target[index]
+            guard
+                isLetter(byte) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                    || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+            else { break }
             index = target.index(after: index)
         }
-        guard index > target.startIndex, target[index...].hasPrefix("://") else { return nil }
+        guard target[index...].starts(with: "://".utf8) else { return nil }
         return target.index(index, offsetBy: 3)
+    }
+
+    /// True when an absolute-form target names a host (RFC 9110 §4.2.1 forbids an empty one).
+    static func hasAuthority<Bytes: Collection<UInt8>>(_ target: Bytes) -> Bool {
+        guard let authorityStart = endOfScheme(target) else { return false }
+        guard let first = target[authorityStart...].first else { return false }
+        return first != UInt8(ascii: "/") && first != UInt8(ascii: "?")
+    }
+
+    /// `uri-host ":" port` with a non-empty host and a 1–5 digit port: the authority-form of CONNECT.
+    static func isHostAndPort(_ target: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let colon = target.lastIndex(of: UInt8(ascii: ":")), colon > 0 else { return false }
+        let port = target[(colon + 1)...]
+        guard (1...5).contains(port.count), port.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        else { return false }
+        if target[0] == UInt8(ascii: "[") { return target[colon - 1] == UInt8(ascii: "]") && colon > 2 }
+        return !target[..<colon].contains(UInt8(ascii: ":"))
+            && !target[..<colon].contains {
+                $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "@")
+            }
+    }
+
+    private static func isLetter(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
     }
 }
 
@@ -328,17 +383,9 @@ public enum HTTPSyntax {
     /// tchar: `!#$%&'*+-.^_\`|~`, digits and letters.
     @inlinable
     public static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
+        // One bit per ASCII byte, set for tchar: bytes 0–63, then bytes 64–127.
+        let mask: UInt64 = byte < 64 ? 0x03FF_6CFA_0000_0000 : (byte < 128 ? 0x57FF_FFFF_C7FF_FFFE : 0)
+        return (mask >> UInt64(byte & 63)) & 1 == 1
     }
 
     /// field-vchar or SP/HTAB: visible ASCII, obs-text (0x80–0xFF), space and tab. No CR, LF, NUL or other controls.
@@ -349,26 +396,46 @@ public enum HTTPSyntax {
 
     /// ASCII case-insensitive equality, the comparison for field names and tokens.
     public static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
-        let a = a.utf8
-        let b = b.utf8
+        equalsIgnoringCase(a.utf8, b.utf8)
+    }
+
+    static func equalsIgnoringCase(_ a: Substring, _ b: String) -> Bool {
+        equalsIgnoringCase(a.utf8, b.utf8)
+    }
+
+    static func equalsIgnoringCase(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
         guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where x != y {
-            guard lowercase(x) == lowercase(y) else { return false }
+        var x = a.startIndex
+        var y = b.startIndex
+        while x < a.endIndex {
+            if a[x] != b[y] && lowercase(a[x]) != lowercase(b[y]) { return false }
+            a.formIndex(after: &x)
+            b.formIndex(after: &y)
         }
         return true
     }
 
+    /// Calls `body` with each element of a comma-separated list, trimmed of SP and HTAB; empty elements are
+    /// skipped (RFC 9110 §5.6.1). Quoted commas are not special: the lists parsed here hold tokens.
+    static func forEachListElement<E: Error>(_ value: String, _ body: (Substring) throws(E) -> Void) throws(E) {
+        let utf8 = value.utf8
+        var elementStart = utf8.startIndex
+        while true {
+            let elementEnd = utf8[elementStart...].firstIndex(of: UInt8(ascii: ",")) ?? utf8.endIndex
+            var start = elementStart
+            var end = elementEnd
+            while start < end && isSpaceOrTab(utf8[start]) { start = utf8.index(after: start) }
+            while end > start && isSpaceOrTab(utf8[utf8.index(before: end)]) { end = utf8.index(before: end) }
+            if start < end { try body(value[start..<end]) }
+            guard elementEnd < utf8.endIndex else { return }
+            elementStart = utf8.index(after: elementEnd)
+        }
+    }
+
+    static func isSpaceOrTab(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+
     @inlinable
     public static func lowercase(_ byte: UInt8) -> UInt8 {
         (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) ? byte | 0x20 : byte
-    }
-}
-
-extension Substring {
-    func trimmingSpacesAndTabs() -> String {
-        var slice = self[...]
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -46,7 +46,8 @@ public struct LogTimestamp: Sendable, Hashable, Comparable {
                 divisor /= 10
             }
         }
-        digits(year, 4)
+        // Four digits cover every clock this runs on; clamp rather than print garbage for absurd inputs.
+        digits(min(max(year, 0), 9999), 4)
         output.append(UInt8(ascii: "-"))
         digits(month, 2)
         output.append(UInt8(ascii: "-"))

@@ -24,7 +24,8 @@ public final class JSONLinesLogSink: LogSink {
         lock.withLock { _ in
             line.withUnsafeBytes { bytes in
                 var offset = 0
-                // Partial writes and EINTR are retried a bounded number of times; a log line is never worth a hang.
+                // Partial writes and EINTR are retried a bounded number of times; other failures (EAGAIN on a
+                // non-blocking stderr, EPIPE) drop the line, since a log line is never worth a hang.
                 for _ in 0..<64 where offset < bytes.count {
                     let written = Glibc.write(
                         fileDescriptor, bytes.baseAddress?.advanced(by: offset), bytes.count - offset)

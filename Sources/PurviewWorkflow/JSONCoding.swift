@@ -94,7 +94,9 @@ public struct JSONValueDecoder: Sendable {
     public var parsingOptions: JSONParsingOptions
     public var userInfo: [CodingUserInfoKey: any Sendable]
 
-    public init(parsingOptions: JSONParsingOptions = JSONParsingOptions(), userInfo: [CodingUserInfoKey: any Sendable] = [:]) {
+    public init(
+        parsingOptions: JSONParsingOptions = JSONParsingOptions(), userInfo: [CodingUserInfoKey: any Sendable] = [:]
+    ) {
         self.parsingOptions = parsingOptions
         self.userInfo = userInfo
     }
@@ -178,7 +180,8 @@ private struct PrimitiveUnboxer {
     func nonNull<T>(_ value: JSONValue, _ type: T.Type) throws {
         if case .null = value {
             throw DecodingError.valueNotFound(
-                type, DecodingError.Context(codingPath: codingPath, debugDescription: "expected \(type) but found null"))
+                type, DecodingError.Context(codingPath: codingPath, debugDescription: "expected \(type) but found null")
+            )
         }
     }
 
@@ -193,7 +196,8 @@ private struct PrimitiveUnboxer {
     func string(_ value: JSONValue) throws -> String {
         try nonNull(value, String.self)
         guard case .string(let text) = value else {
-            throw DecodingError.typeMismatch(String.self, mismatch(expected: "a string", found: value, path: codingPath))
+            throw DecodingError.typeMismatch(
+                String.self, mismatch(expected: "a string", found: value, path: codingPath))
         }
         return text
     }
@@ -201,7 +205,8 @@ private struct PrimitiveUnboxer {
     func double(_ value: JSONValue) throws -> Double {
         try nonNull(value, Double.self)
         guard case .number(let number) = value else {
-            throw DecodingError.typeMismatch(Double.self, mismatch(expected: "a number", found: value, path: codingPath))
+            throw DecodingError.typeMismatch(
+                Double.self, mismatch(expected: "a number", found: value, path: codingPath))
         }
         return number
     }
@@ -343,12 +348,30 @@ private struct JSONUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         return false
     }
 
-    mutating func decode(_ type: Bool.Type) throws -> Bool { let (v, u) = try next(type); return try u.bool(v) }
-    mutating func decode(_ type: String.Type) throws -> String { let (v, u) = try next(type); return try u.string(v) }
-    mutating func decode(_ type: Double.Type) throws -> Double { let (v, u) = try next(type); return try u.double(v) }
-    mutating func decode(_ type: Float.Type) throws -> Float { let (v, u) = try next(type); return try u.float(v) }
-    mutating func decode(_ type: Int.Type) throws -> Int { let (v, u) = try next(type); return try u.integer(v, type) }
-    mutating func decode(_ type: Int8.Type) throws -> Int8 { let (v, u) = try next(type); return try u.integer(v, type) }
+    mutating func decode(_ type: Bool.Type) throws -> Bool {
+        let (v, u) = try next(type)
+        return try u.bool(v)
+    }
+    mutating func decode(_ type: String.Type) throws -> String {
+        let (v, u) = try next(type)
+        return try u.string(v)
+    }
+    mutating func decode(_ type: Double.Type) throws -> Double {
+        let (v, u) = try next(type)
+        return try u.double(v)
+    }
+    mutating func decode(_ type: Float.Type) throws -> Float {
+        let (v, u) = try next(type)
+        return try u.float(v)
+    }
+    mutating func decode(_ type: Int.Type) throws -> Int {
+        let (v, u) = try next(type)
+        return try u.integer(v, type)
+    }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 {
+        let (v, u) = try next(type)
+        return try u.integer(v, type)
+    }
     mutating func decode(_ type: Int16.Type) throws -> Int16 {
         let (v, u) = try next(type)
         return try u.integer(v, type)
@@ -361,7 +384,10 @@ private struct JSONUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         let (v, u) = try next(type)
         return try u.integer(v, type)
     }
-    mutating func decode(_ type: UInt.Type) throws -> UInt { let (v, u) = try next(type); return try u.integer(v, type) }
+    mutating func decode(_ type: UInt.Type) throws -> UInt {
+        let (v, u) = try next(type)
+        return try u.integer(v, type)
+    }
     mutating func decode(_ type: UInt8.Type) throws -> UInt8 {
         let (v, u) = try next(type)
         return try u.integer(v, type)
@@ -488,7 +514,10 @@ final class JSONEncodingNode {
         case .value(.object(let existing)):
             // A value set earlier (e.g. an encoded JSONValue) merged with more keys.
             content = .object
-            for key in existing.keys { objectKeys.append(key); objectChildren[key] = JSONEncodingNode(existing[key]!) }
+            for key in existing.keys {
+                objectKeys.append(key)
+                objectChildren[key] = JSONEncodingNode(existing[key]!)
+            }
         default:
             preconditionFailure("Encodable asked for a keyed container where it already encoded another kind of value")
         }
@@ -499,7 +528,8 @@ final class JSONEncodingNode {
         case .array: return
         case .unset: content = .array
         default:
-            preconditionFailure("Encodable asked for an unkeyed container where it already encoded another kind of value")
+            preconditionFailure(
+                "Encodable asked for an unkeyed container where it already encoded another kind of value")
         }
     }
 
@@ -609,8 +639,12 @@ private struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContaine
     mutating func encode(_ value: Float, forKey key: Key) throws {
         node.setChild(try checkedNumber(value, path: codingPath + [key]), forKey: key.stringValue)
     }
-    mutating func encode(_ value: Int, forKey key: Key) throws { node.setChild(integerNumber(value), forKey: key.stringValue) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { node.setChild(integerNumber(value), forKey: key.stringValue) }
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        node.setChild(integerNumber(value), forKey: key.stringValue)
+    }
+    mutating func encode(_ value: Int8, forKey key: Key) throws {
+        node.setChild(integerNumber(value), forKey: key.stringValue)
+    }
     mutating func encode(_ value: Int16, forKey key: Key) throws {
         node.setChild(integerNumber(value), forKey: key.stringValue)
     }
@@ -620,7 +654,9 @@ private struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContaine
     mutating func encode(_ value: Int64, forKey key: Key) throws {
         node.setChild(integerNumber(value), forKey: key.stringValue)
     }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { node.setChild(integerNumber(value), forKey: key.stringValue) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws {
+        node.setChild(integerNumber(value), forKey: key.stringValue)
+    }
     mutating func encode(_ value: UInt8, forKey key: Key) throws {
         node.setChild(integerNumber(value), forKey: key.stringValue)
     }
@@ -650,7 +686,8 @@ private struct JSONKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContaine
     }
 
     mutating func superEncoder() -> any Encoder {
-        JSONValueEncoding(node: node.child(forKey: "super"), codingPath: codingPath + [AnyCodingKey("super")], userInfo: userInfo)
+        JSONValueEncoding(
+            node: node.child(forKey: "super"), codingPath: codingPath + [AnyCodingKey("super")], userInfo: userInfo)
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {

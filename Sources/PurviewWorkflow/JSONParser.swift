@@ -73,16 +73,16 @@ extension JSONValue {
     {
         let result =
             bytes.withContiguousStorageIfAvailable { buffer in
-                JSONValue.parse(UnsafeRawBufferPointer(buffer), options: options)
+                JSONValue.parse(buffer, options: options)
             }
-            ?? Array(bytes).withUnsafeBytes { JSONValue.parse($0, options: options) }
+            ?? Array(bytes).withUnsafeBufferPointer { JSONValue.parse($0, options: options) }
         self = try result.get()
     }
 
     /// Parses one JSON text held in a string; see `init(parsing:options:)` for the rules.
     public init(parsing text: String, options: JSONParsingOptions = JSONParsingOptions()) throws(JSONParseError) {
         var text = text
-        let result = text.withUTF8 { JSONValue.parse(UnsafeRawBufferPointer($0), options: options) }
+        let result = text.withUTF8 { JSONValue.parse($0, options: options) }
         self = try result.get()
     }
 
@@ -90,10 +90,10 @@ extension JSONValue {
     public init(parsing buffer: UnsafeRawBufferPointer, options: JSONParsingOptions = JSONParsingOptions())
         throws(JSONParseError)
     {
-        self = try JSONValue.parse(buffer, options: options).get()
+        self = try buffer.withMemoryRebound(to: UInt8.self) { JSONValue.parse($0, options: options) }.get()
     }
 
-    static func parse(_ buffer: UnsafeRawBufferPointer, options: JSONParsingOptions) -> Result<
+    static func parse(_ buffer: UnsafeBufferPointer<UInt8>, options: JSONParsingOptions) -> Result<
         JSONValue, JSONParseError
     > {
         var parser = JSONTextParser(bytes: buffer, maximumDepth: options.maximumDepth)
@@ -139,14 +139,14 @@ private let exactPowersOfTen: [Double] = [
 
 /// A recursive-descent parser over a byte buffer. Recursion depth is bounded by `maximumDepth`.
 private struct JSONTextParser {
-    let bytes: UnsafeRawBufferPointer
+    let bytes: UnsafeBufferPointer<UInt8>
     let maximumDepth: Int
     var index = 0
     var depth = 0
     /// Reused for strings that contain escapes.
     var scratch: [UInt8] = []
 
-    init(bytes: UnsafeRawBufferPointer, maximumDepth: Int) {
+    init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
         self.bytes = bytes
         self.maximumDepth = maximumDepth
     }
@@ -175,9 +175,15 @@ private struct JSONTextParser {
         case Byte.openBracket: return try parseArray()
         case Byte.quote: return .string(try parseString())
         case Byte.minus, Byte.zero...Byte.nine: return .number(try parseNumber())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case Byte.slash:
             throw error(.unexpectedCharacter, "comments are not allowed", at: index)
         default:
@@ -307,7 +313,16 @@ private struct JSONTextParser {
         var i = index + 1
         var segmentStart = i
         var usesScratch = false
+        let base = UnsafeRawPointer(bytes.baseAddress)
         while true {
+            // Skip eight plain bytes at a time: none of '"', '\\', a control character or a non-ASCII byte.
+            if let base {
+                while i &+ 8 <= count {
+                    let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    if JSONTextParser.needsAttention(word) { break }
+                    i &+= 8
+                }
+            }
             guard i < count else {
                 throw error(.unexpectedEndOfInput, "unexpected end of input in string", at: i)
             }
@@ -315,16 +330,16 @@ private struct JSONTextParser {
             if byte == Byte.quote {
                 index = i + 1
                 if usesScratch {
-                    scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[segmentStart..<i]))
+                    scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[segmentStart..<i]))
                     return String(decoding: scratch, as: UTF8.self)
                 }
-                return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[segmentStart..<i]), as: UTF8.self)
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[segmentStart..<i]), as: UTF8.self)
             } else if byte == Byte.backslash {
                 if !usesScratch {
                     usesScratch = true
                     scratch.removeAll(keepingCapacity: true)
                 }
-                scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[segmentStart..<i]))
+                scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[segmentStart..<i]))
                 i = try decodeEscape(at: i)
                 segmentStart = i
             } else if byte < 0x20 {
@@ -336,6 +351,20 @@ private struct JSONTextParser {
                 i = try validateUTF8Sequence(at: i)
             }
         }
+    }
+
+    /// Whether any byte of `word` is '"', '\\', below 0x20 or above 0x7F (may report a false positive
+    /// only next to a byte that really matches, which the byte-wise loop then handles).
+    @inline(__always)
+    static func needsAttention(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let control = (word &- ones &* 0x20) & ~word
+        let quoteZero = (quote &- ones) & ~quote
+        let backslashZero = (backslash &- ones) & ~backslash
+        return (word | control | quoteZero | backslashZero) & highBits != 0
     }
 
     /// Decodes the escape starting at the backslash at `start` into `scratch`; returns the index after it.
@@ -435,12 +464,20 @@ private struct JSONTextParser {
         var secondRange: ClosedRange<UInt8> = 0x80...0xBF
         switch lead {
         case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; secondRange = 0xA0...0xBF
+        case 0xE0:
+            length = 3
+            secondRange = 0xA0...0xBF
         case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; secondRange = 0x80...0x9F
-        case 0xF0: length = 4; secondRange = 0x90...0xBF
+        case 0xED:
+            length = 3
+            secondRange = 0x80...0x9F
+        case 0xF0:
+            length = 4
+            secondRange = 0x90...0xBF
         case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; secondRange = 0x80...0x8F
+        case 0xF4:
+            length = 4
+            secondRange = 0x80...0x8F
         default:
             throw error(.invalidUnicode, "invalid UTF-8 byte 0x\(hex(lead)) in string", at: start)
         }
@@ -531,7 +568,8 @@ private struct JSONTextParser {
             }
             guard i < count, isDigit(bytes[i]) else {
                 if i >= count {
-                    throw error(.unexpectedEndOfInput, "unexpected end of input, expected a digit in the exponent", at: i)
+                    throw error(
+                        .unexpectedEndOfInput, "unexpected end of input, expected a digit in the exponent", at: i)
                 }
                 throw error(.invalidNumber, "expected a digit in the exponent", at: i)
             }
@@ -559,7 +597,7 @@ private struct JSONTextParser {
             return negative ? -0.0 : 0.0
         }
         // The grammar is already checked; the standard library converts with correct rounding.
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
         guard let value = Double(text), value.isFinite else {
             throw error(.numberOutOfRange, "number is too large to represent", at: start)
         }
@@ -600,7 +638,7 @@ private struct JSONTextParser {
     }
 
     /// Lines end at LF, CRLF or a lone CR; columns count Unicode scalars (UTF-8 lead bytes).
-    static func lineAndColumn(of offset: Int, in bytes: UnsafeRawBufferPointer) -> (Int, Int) {
+    static func lineAndColumn(of offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (Int, Int) {
         var line = 1
         var column = 1
         var i = 0

@@ -22,7 +22,9 @@ public struct JSONPointer: Hashable, Sendable, LosslessStringConvertible, Expres
         }
         guard description.utf8.first == UInt8(ascii: "/") else { return nil }
         var tokens: [String] = []
-        for rawToken in description.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+        for rawToken in description.utf8.dropFirst().split(
+            separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        {
             guard let token = JSONPointer.unescape(rawToken) else { return nil }
             tokens.append(token)
         }

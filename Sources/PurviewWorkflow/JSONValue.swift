@@ -13,9 +13,15 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 /// An insertion-ordered JSON object with unique keys.
+///
+/// Small objects (the common case on the wire) are searched linearly, which is cheaper than hashing
+/// their keys; an index by key is built once an object grows past `indexThreshold` keys.
 public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var keys: [String] = []
-    private var storage: [String: JSONValue] = [:]
+    private var storedValues: [JSONValue] = []
+    private var positions: [String: Int]?
+
+    private static let indexThreshold = 16
 
     public init() {}
 
@@ -32,43 +38,85 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     public mutating func reserveCapacity(_ minimumCapacity: Int) {
         keys.reserveCapacity(minimumCapacity)
-        storage.reserveCapacity(minimumCapacity)
+        storedValues.reserveCapacity(minimumCapacity)
     }
 
     /// The values in key order.
-    public var values: [JSONValue] { keys.map { storage[$0]! } }
+    public var values: [JSONValue] { storedValues }
 
     /// Removes a key, returning its value.
     @discardableResult
     public mutating func removeValue(forKey key: String) -> JSONValue? {
-        let old = storage[key]
-        self[key] = nil
+        guard let position = position(of: key) else { return nil }
+        keys.remove(at: position)
+        let old = storedValues.remove(at: position)
+        if positions != nil { rebuildPositions() }
         return old
     }
 
+    private func position(of key: String) -> Int? {
+        if let positions { return positions[key] }
+        return keys.firstIndex(of: key)
+    }
+
+    private mutating func rebuildPositions() {
+        guard keys.count > JSONObject.indexThreshold else {
+            positions = nil
+            return
+        }
+        var rebuilt: [String: Int] = [:]
+        rebuilt.reserveCapacity(keys.count)
+        for (position, key) in keys.enumerated() { rebuilt[key] = position }
+        positions = rebuilt
+    }
+
     public subscript(key: String) -> JSONValue? {
-        get { storage[key] }
+        get { position(of: key).map { storedValues[$0] } }
         set {
             if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if let position = position(of: key) {
+                    storedValues[position] = newValue
+                } else {
+                    keys.append(key)
+                    storedValues.append(newValue)
+                    if positions != nil {
+                        positions![key] = keys.count - 1
+                    } else if keys.count > JSONObject.indexThreshold {
+                        rebuildPositions()
+                    }
+                }
+            } else {
+                removeValue(forKey: key)
             }
         }
     }
 
     public func makeIterator() -> AnyIterator<(key: String, value: JSONValue)> {
-        var index = 0
-        return AnyIterator {
-            guard index < keys.count else { return nil }
-            defer { index += 1 }
-            let key = keys[index]
-            return (key, storage[key]!)
-        }
+        var iterator = zip(keys, storedValues).makeIterator()
+        return AnyIterator { iterator.next().map { (key: $0.0, value: $0.1) } }
     }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.storage == rhs.storage }
-    public func hash(into hasher: inout Hasher) { hasher.combine(storage) }
+    /// Equal when both have the same keys with equal values, in any order.
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for (key, value) in zip(lhs.keys, lhs.storedValues) {
+            guard rhs[key] == value else { return false }
+        }
+        return true
+    }
+
+    /// Independent of key order, like `==`.
+    public func hash(into hasher: inout Hasher) {
+        var combined = 0
+        for (key, value) in zip(keys, storedValues) {
+            var member = Hasher()
+            member.combine(key)
+            member.combine(value)
+            combined ^= member.finalize()
+        }
+        hasher.combine(keys.count)
+        hasher.combine(combined)
+    }
 }
 
 extension JSONValue {

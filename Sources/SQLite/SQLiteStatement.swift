@@ -120,6 +120,19 @@ public final class SQLiteStatement {
     /// Binds NULL to parameter `index` (1-based).
     public func bindNull(at index: Int) throws { try bind(.null, at: index) }
 
+    /// Binds an integer to the parameter named `name` (with its prefix).
+    public func bind(_ value: Int64, named name: String) throws { try bind(.integer(value), named: name) }
+    /// Binds an integer to the parameter named `name` (with its prefix).
+    public func bind(_ value: Int, named name: String) throws { try bind(.integer(Int64(value)), named: name) }
+    /// Binds a real to the parameter named `name` (with its prefix).
+    public func bind(_ value: Double, named name: String) throws { try bind(.real(value), named: name) }
+    /// Binds text to the parameter named `name` (with its prefix).
+    public func bind(_ value: String, named name: String) throws { try bind(.text(value), named: name) }
+    /// Binds a blob to the parameter named `name` (with its prefix).
+    public func bind(_ value: [UInt8], named name: String) throws { try bind(.blob(value), named: name) }
+    /// Binds NULL to the parameter named `name` (with its prefix).
+    public func bindNull(named name: String) throws { try bind(.null, named: name) }
+
     /// Sets every parameter back to NULL.
     public func clearBindings() { sqlite3_clear_bindings(handle) }
 

@@ -38,7 +38,7 @@ import Testing
         let term = try RequestMapper.validate(kind: .termCreation, body: body).get().operations[0].payload["glossaryTerm"]
         #expect(term?["name"] == "Churn")
         #expect(term?["status"] == "Approved")
-        #expect(term?["parentTerm"]?["termGuid"] == "0f8b3b7e-2a51-4c1d-9f0e-1b2c3d4e5f61")
+        #expect(term?["parentRelatedTerm"]?["termGuid"] == "0f8b3b7e-2a51-4c1d-9f0e-1b2c3d4e5f61")
         #expect(term?["contacts"]?["Expert"]?[0]?["id"] == .string(expert))
         #expect(term?["contacts"]?["Steward"]?[0]?["info"] == "bob@contoso.com")
     }

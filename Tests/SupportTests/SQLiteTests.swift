@@ -52,13 +52,17 @@ import Testing
 
     @Test func namedParametersAcceptEveryPrefix() throws {
         let db = try SQLiteConnection.inMemory()
-        let statement = try db.prepare("SELECT :a, @b, $c, ?4")
-        try statement.bind("colon", named: ":a")
-        try statement.bind(.integer(2), named: "@b")
-        try statement.bind(.real(3.5), named: "$c")
+        let statement = try db.prepare("SELECT :a, @b, $c, ?4, :e, :f, :g")
+        let text = "colon"
+        try statement.bind(text, named: ":a")
+        try statement.bind(Int64(2), named: "@b")
+        try statement.bind(3.5, named: "$c")
         try statement.bind(4, at: 4)
+        try statement.bind([0xde, 0xad], named: ":e")
+        try statement.bind(.int(6), named: ":f")
+        try statement.bindNull(named: ":g")
         let row = try #require(try statement.allRows().first)
-        #expect(row.values == ["colon", 2, 3.5, 4])
+        #expect(row.values == ["colon", 2, 3.5, 4, .blob([0xde, 0xad]), 6, nil])
         #expect(throws: SQLiteError.self) { try statement.bind(.null, named: ":nope") }
     }
 

@@ -30,6 +30,20 @@ public struct PurviewClientError: Error, Sendable, CustomStringConvertible {
     /// A delay Purview asked for (`Retry-After`), when it did.
     public var retryAfter: Duration?
 
+    public init(
+        kind: Kind, status: Int?, code: String, message: String, serviceError: PurviewError? = nil,
+        clientRequestId: String, serviceRequestId: String? = nil, retryAfter: Duration? = nil
+    ) {
+        self.kind = kind
+        self.status = status
+        self.code = code
+        self.message = message
+        self.serviceError = serviceError
+        self.clientRequestId = clientRequestId
+        self.serviceRequestId = serviceRequestId
+        self.retryAfter = retryAfter
+    }
+
     /// True when Purview certainly did not process the request: safe to send again later.
     public var certainlyNotProcessed: Bool {
         switch kind {
@@ -62,6 +76,13 @@ public struct PurviewResponse<Value: Sendable>: Sendable {
     public var status: Int
     public var clientRequestId: String
     public var serviceRequestId: String?
+
+    public init(value: Value, status: Int, clientRequestId: String, serviceRequestId: String?) {
+        self.value = value
+        self.status = status
+        self.clientRequestId = clientRequestId
+        self.serviceRequestId = serviceRequestId
+    }
 }
 
 extension PurviewResponse: Equatable where Value: Equatable {}

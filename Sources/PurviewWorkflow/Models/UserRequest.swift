@@ -52,7 +52,8 @@ public struct UserRequestResponse: Codable, Sendable, Hashable {
     public var allWorkflowRunIds: [String] {
         var seen = Set<String>()
         var ids: [String] = []
-        for id in operations.flatMap({ $0.workflowRunIds ?? [] }) + (workflowRunIds ?? []) where seen.insert(id).inserted {
+        for id in operations.flatMap({ $0.workflowRunIds ?? [] }) + (workflowRunIds ?? [])
+        where seen.insert(id).inserted {
             ids.append(id)
         }
         return ids

@@ -133,7 +133,8 @@ public struct SimpleTaskDetail: Codable, Sendable, Hashable {
     /// Entries are kept as JSON: their shape is not published.
     public var changeHistory: [JSONValue]
 
-    public init(taskBody: String? = nil, assignedTo: [String] = [], status: TaskStatus, changeHistory: [JSONValue] = []) {
+    public init(taskBody: String? = nil, assignedTo: [String] = [], status: TaskStatus, changeHistory: [JSONValue] = [])
+    {
         self.taskBody = taskBody
         self.assignedTo = assignedTo
         self.status = status

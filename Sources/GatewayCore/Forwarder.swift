@@ -1,0 +1,275 @@
+public import FoundationEssentials
+public import Observability
+public import PurviewWorkflow
+import Synchronization
+
+/// Settings of the forwarder.
+public struct ForwarderConfiguration: Sendable {
+    /// Requests sent to Purview at once.
+    public var concurrency = 32
+    /// How long a claimed request is reserved for this forwarder.
+    public var lease: Duration = .seconds(120)
+    /// Longest wait between tries of one request.
+    public var maxBackoff: Duration = .seconds(300)
+    public var initialBackoff: Duration = .seconds(2)
+    /// After this long since acceptance, a request that still could not be sent is `failed`.
+    public var giveUpAfter: Duration = .seconds(24 * 3600)
+    /// How often due retries and stale sends are looked for when nothing wakes the forwarder.
+    public var idlePollInterval: Duration = .seconds(1)
+    /// The client name in the user request's comment prefix is the caller's; this names the forwarder's lease owner.
+    public var owner = "forwarder-\(UUID().uuidString.prefix(8))"
+    /// How far back reconciliation looks for runs started by an ambiguous send (clock skew allowance).
+    public var reconciliationSkew: Duration = .seconds(120)
+
+    public init() {}
+}
+
+/// Wakes whoever waits for a request to settle (the API's wait budget) when the forwarder moved it.
+public final class RequestSettleNotifier: Sendable {
+    private let waiters = Mutex<[String: [CheckedContinuation<Void, Never>]]>([:])
+
+    public init() {}
+
+    /// Waits until `settled(id)` is called or `timeout` passes (whichever first).
+    public func wait(for id: String, timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    self.waiters.withLock { $0[id, default: []].append(continuation) }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+            // Resume the continuation if the timeout won; harmless if it already resumed.
+            self.settled(id)
+            await group.waitForAll()
+        }
+    }
+
+    public func settled(_ id: String) {
+        let resumed = waiters.withLock { $0.removeValue(forKey: id) } ?? []
+        for continuation in resumed { continuation.resume() }
+    }
+}
+
+/// Sends queued requests to Purview, exactly once as far as the gateway can tell: marked `submitting`
+/// durably before the send, retried only when Purview certainly did not process it, reconciled against
+/// Purview's runs when the outcome is unknown.
+public final class Forwarder: Sendable {
+    let store: any RequestStore
+    let purview: any PurviewWorkflowAPI
+    let configuration: ForwarderConfiguration
+    let logger: Logger
+    let notifier: RequestSettleNotifier
+    let now: @Sendable () -> Date
+    let random: @Sendable () -> Double
+    private let wakeups: AsyncStream<Void>
+    private let wakeupContinuation: AsyncStream<Void>.Continuation
+    private let inFlight = Atomic<Int>(0)
+    private let sentCount = Atomic<Int>(0)
+
+    public init(
+        store: any RequestStore, purview: any PurviewWorkflowAPI, configuration: ForwarderConfiguration = ForwarderConfiguration(),
+        notifier: RequestSettleNotifier, logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+    ) {
+        self.store = store
+        self.purview = purview
+        self.configuration = configuration
+        self.notifier = notifier
+        self.logger = logger
+        self.now = now
+        self.random = random
+        (wakeups, wakeupContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// New work is waiting (a request was accepted): look now rather than at the next idle poll.
+    public func wake() { wakeupContinuation.yield() }
+
+    /// Requests currently being sent.
+    public var sendsInFlight: Int { inFlight.load(ordering: .relaxed) }
+
+    /// Sends completed since start (any outcome).
+    public var sendsCompleted: Int { sentCount.load(ordering: .relaxed) }
+
+    /// Runs until the task is cancelled: claims due work, sends it with bounded concurrency.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { [self] in
+                for await _ in wakeups { await drain() }
+            }
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    await recoverStaleSends()
+                    await drain()
+                    try? await Task.sleep(for: configuration.idlePollInterval)
+                }
+                wakeupContinuation.finish()
+            }
+        }
+    }
+
+    /// Sends everything due now, `concurrency` at a time, until nothing is left.
+    func drain() async {
+        while !Task.isCancelled {
+            let capacity = configuration.concurrency - inFlight.load(ordering: .relaxed)
+            guard capacity > 0 else { return }
+            let batch: [GatewayRequest]
+            do {
+                batch = try await store.claimForwardable(now: now(), limit: capacity, owner: configuration.owner, lease: configuration.lease)
+            } catch {
+                logger.error("cannot claim requests to forward", metadata: ["error": .string("\(error)")])
+                return
+            }
+            if batch.isEmpty { return }
+            await withDiscardingTaskGroup { group in
+                for request in batch {
+                    inFlight.add(1, ordering: .relaxed)
+                    group.addTask { [self] in
+                        await forward(request)
+                        inFlight.subtract(1, ordering: .relaxed)
+                        sentCount.add(1, ordering: .relaxed)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One request: mark submitting (durably), send, record what Purview said.
+    func forward(_ claimed: GatewayRequest) async {
+        var request = claimed
+        let log = logger.with(["request.id": .string(request.id), "request.kind": .string(request.kind.rawValue)])
+        defer {
+            notifier.settled(claimed.id)
+            let id = claimed.id
+            let owner = configuration.owner
+            let store = store
+            Task { try? await store.release(id: id, owner: owner) }
+        }
+        if now().timeIntervalSince(request.createdAt) > configuration.giveUpAfter.seconds {
+            _ = await transition(&request, .gaveUp(RequestError(code: "forwarding_expired", message: "Purview could not be reached for \(Int(configuration.giveUpAfter.seconds / 3600)) hours")), log: log)
+            return
+        }
+        guard await transition(&request, .sendStarted, log: log) else { return }
+        let payload = UserRequestPayload(
+            operations: request.operations.map { UserRequestOperation(type: OperationType(rawValue: $0.type), payload: $0.payload) },
+            comment: RequestMapper.purviewComment(requestedBy: request.requestedBy, clientName: request.clientName, comment: request.comment))
+        let options = PurviewCallOptions(clientRequestId: request.id)
+        do throws(PurviewClientError) {
+            let response = try await purview.submitUserRequest(payload, options: options)
+            await transition(&request, .accepted(purviewRequestId: response.value.requestId, runIds: response.value.allWorkflowRunIds), log: log)
+        } catch {
+            await handleFailure(error, request: &request, log: log)
+        }
+    }
+
+    private func handleFailure(_ error: PurviewClientError, request: inout GatewayRequest, log: Logger) async {
+        let requestError = RequestError(code: error.code, message: error.message, httpStatus: error.status, purviewRequestId: error.serviceRequestId)
+        if error.certainlyNotProcessed {
+            let delay = error.retryAfter.map { min($0, configuration.maxBackoff) } ?? backoff(attempts: request.attempts)
+            log.warning("Purview did not take the request; will retry", metadata: ["error": .string(error.description), "retry_in_s": .double(delay.seconds)])
+            await transition(&request, .deferred(retryAt: now().addingTimeInterval(delay.seconds), reason: requestError), log: log)
+        } else if error.kind == .service, let status = error.status, (400..<500).contains(status) {
+            log.notice("Purview refused the request", metadata: ["error": .string(error.description)])
+            await transition(&request, .refused(requestError), log: log)
+        } else {
+            log.warning("send outcome unknown; reconciling", metadata: ["error": .string(error.description)])
+            await reconcile(&request, reason: requestError, log: log)
+        }
+    }
+
+    /// Full jitter on an exponential ceiling: 2 s, 4 s, 8 s, ... capped at `maxBackoff`.
+    func backoff(attempts: Int) -> Duration {
+        let exponent = min(max(attempts - 1, 0), 16)
+        let ceiling = min(configuration.initialBackoff * (1 << exponent), configuration.maxBackoff)
+        return max(ceiling * random(), .milliseconds(100))
+    }
+
+    /// Requests left `submitting` by a forwarder that died: reconcile, never resend.
+    func recoverStaleSends() async {
+        let stale: [GatewayRequest]
+        do {
+            stale = try await store.claimStaleSubmitting(now: now(), limit: configuration.concurrency, owner: configuration.owner, lease: configuration.lease)
+        } catch {
+            return
+        }
+        for request in stale {
+            // Only requests whose send began before our lease window are abandoned ones.
+            guard let since = request.submittingSince, now().timeIntervalSince(since) > configuration.lease.seconds else {
+                try? await store.release(id: request.id, owner: configuration.owner)
+                continue
+            }
+            var copy = request
+            let log = logger.with("request.id", .string(request.id))
+            log.warning("found a send interrupted by a crash; reconciling")
+            await reconcile(&copy, reason: RequestError(code: "interrupted", message: "the gateway stopped while sending this request"), log: log)
+            try? await store.release(id: request.id, owner: configuration.owner)
+        }
+    }
+
+    /// Looks for the runs an ambiguous send may have started: the gateway's own recent runs with the same
+    /// operation type and payload, started after the send began. Found → recorded; not found → `unknown`.
+    func reconcile(_ request: inout GatewayRequest, reason: RequestError, log: Logger) async {
+        guard let since = request.submittingSince, let operation = request.operations.first else {
+            await transition(&request, .outcomeUnknown(reason), log: log)
+            return
+        }
+        var query = WorkflowRunQuery()
+        query.viewMode = "mine"
+        query.timeWindow = "1d"
+        query.orderBy = "startTime desc"
+        let earliest = since.addingTimeInterval(-configuration.reconciliationSkew.seconds)
+        do throws(PurviewClientError) {
+            var matches: [WorkflowRun] = []
+            var pages = purview.listWorkflowRuns(query, options: PurviewCallOptions(clientRequestId: request.id)).makeAsyncIterator()
+            scan: while let page = try await pages.next() {
+                for run in page.value {
+                    guard let started = run.startTime?.date else { continue }
+                    if started < earliest { break scan }
+                    if run.runPayload?.type.rawValue == operation.type && Self.samePayload(run.runPayload?.payload, operation.payload) {
+                        matches.append(run)
+                    }
+                }
+            }
+            if matches.isEmpty {
+                await transition(&request, .outcomeUnknown(RequestError(code: "outcome_unknown", message: "\(reason.message); no matching run found in Purview, so it was not resent")), log: log)
+            } else {
+                log.info("reconciled an ambiguous send", metadata: ["runs": .int(matches.count)])
+                await transition(&request, .accepted(purviewRequestId: matches.first?.userRequestId, runIds: matches.map(\.id)), log: log)
+            }
+        } catch {
+            await transition(&request, .outcomeUnknown(RequestError(code: "outcome_unknown", message: "\(reason.message); reconciliation failed: \(error.message)")), log: log)
+        }
+    }
+
+    static func samePayload(_ a: JSONValue?, _ b: JSONValue) -> Bool {
+        guard let a else { return false }
+        return a.canonicalBytes == b.canonicalBytes
+    }
+
+    /// Applies and stores one transition, re-reading and re-applying on a version conflict.
+    @discardableResult
+    func transition(_ request: inout GatewayRequest, _ event: RequestEvent, log: Logger) async -> Bool {
+        for _ in 0..<5 {
+            var next = request
+            do {
+                try next.apply(event, now: now(), actor: "forwarder")
+            } catch {
+                log.notice("transition not allowed", metadata: ["event": .string("\(event)"), "error": .string(error.message)])
+                return false
+            }
+            do {
+                request = try await store.update(next)
+                return true
+            } catch is StoreConflict {
+                guard let fresh = try? await store.get(id: request.id) else { return false }
+                request = fresh
+            } catch {
+                log.error("cannot store a transition", metadata: ["error": .string("\(error)")])
+                return false
+            }
+        }
+        return false
+    }
+}

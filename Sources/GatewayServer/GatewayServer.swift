@@ -1,1 +1,0 @@
-// The GatewayServer module; see docs/ARCHITECTURE.md.

@@ -1,1 +1,0 @@
-// The GatewayStorage module; see docs/ARCHITECTURE.md.

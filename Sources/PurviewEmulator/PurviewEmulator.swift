@@ -1,1 +1,0 @@
-// The PurviewEmulator module; see docs/ARCHITECTURE.md.

@@ -1,0 +1,105 @@
+import FoundationEssentials
+import PurviewWorkflow
+import Synchronization
+
+@testable import GatewayCore
+
+/// A Purview double for the forwarder and poller: scripted submit outcomes, runs and tasks in memory,
+/// and a count of every submission (to prove nothing is sent twice).
+final class FakePurview: PurviewWorkflowAPI {
+    enum SubmitBehaviour: Sendable {
+        case accept(runs: Int)
+        case fail(PurviewClientError)
+        /// Purview starts the runs but the answer is lost (timeout after sending).
+        case acceptButLoseAnswer(runs: Int)
+    }
+
+    struct State {
+        var behaviours: [SubmitBehaviour] = []
+        var submissions: [UserRequestPayload] = []
+        var runs: [String: WorkflowRun] = [:]
+        var runOrder: [String] = []
+        var tasks: [WorkflowTask] = []
+        var cancelled: [String] = []
+    }
+
+    let state = Mutex(State())
+    let workflowId = "4afb5752-e47f-43a1-8ba7-c696bf8d2745"
+
+    func script(_ behaviours: SubmitBehaviour...) { state.withLock { $0.behaviours += behaviours } }
+    var submissionCount: Int { state.withLock { $0.submissions.count } }
+
+    static func error(_ kind: PurviewClientError.Kind, status: Int? = nil, code: String = "E", retryAfter: Duration? = nil) -> PurviewClientError {
+        PurviewClientError(kind: kind, status: status, code: code, message: "scripted \(code)", serviceError: nil, clientRequestId: "c", serviceRequestId: nil, retryAfter: retryAfter)
+    }
+
+    func submitUserRequest(_ payload: UserRequestPayload, options: PurviewCallOptions) async throws(PurviewClientError) -> PurviewResponse<UserRequestResponse> {
+        let result: Result<UserRequestResponse, PurviewClientError> = state.withLock { state in
+            state.submissions.append(payload)
+            let behaviour = state.behaviours.isEmpty ? .accept(runs: 1) : state.behaviours.removeFirst()
+            func start(_ count: Int) -> [String] {
+                (0..<count).map { _ in
+                    let id = UUID().uuidString.lowercased()
+                    let operation = payload.operations[0]
+                    state.runs[id] = WorkflowRun(
+                        id: id, workflowId: workflowId, startTime: PurviewTimestamp(Date()), requestor: "gateway", userRequestId: "ur-\(id.prefix(4))",
+                        runPayload: RunPayload(type: operation.type, targetValue: "t", payload: operation.payload), status: .inProgress)
+                    state.runOrder.insert(id, at: 0)
+                    return id
+                }
+            }
+            switch behaviour {
+            case .accept(let runs):
+                let ids = start(runs)
+                return .success(UserRequestResponse(requestId: "ur-1", requestor: "gateway", operations: [UserRequestOperation(type: payload.operations[0].type, payload: payload.operations[0].payload, workflowRunIds: ids)], comment: payload.comment, status: ids.isEmpty ? .completed : .inProgress))
+            case .fail(let error):
+                return .failure(error)
+            case .acceptButLoseAnswer(let runs):
+                _ = start(runs)
+                return .failure(Self.error(.ambiguous, code: "request_timeout"))
+            }
+        }
+        return PurviewResponse(value: try result.get(), status: 200, clientRequestId: options.clientRequestId ?? "", serviceRequestId: "svc")
+    }
+
+    func getWorkflowRun(_ id: String, options: PurviewCallOptions) async throws(PurviewClientError) -> PurviewResponse<WorkflowRun> {
+        guard let run = state.withLock({ $0.runs[id] }) else { throw Self.error(.service, status: 404, code: "NotFound") }
+        return PurviewResponse(value: run, status: 200, clientRequestId: "", serviceRequestId: nil)
+    }
+
+    func cancelWorkflowRun(_ id: String, comment: String?, options: PurviewCallOptions) async throws(PurviewClientError) -> PurviewResponse<Void> {
+        state.withLock {
+            $0.cancelled.append(id)
+            $0.runs[id]?.status = .canceled
+        }
+        return PurviewResponse(value: (), status: 200, clientRequestId: "", serviceRequestId: nil)
+    }
+
+    func listWorkflowRuns(_ query: WorkflowRunQuery, options: PurviewCallOptions) -> PurviewPages<WorkflowRun> {
+        let runs = state.withLock { state in state.runOrder.compactMap { state.runs[$0] } }
+        return PurviewPages(first: HTTPURLForTests.url) { _ async throws(PurviewClientError) in Page(value: runs) } resolve: { _ in nil }
+    }
+
+    func listWorkflowTasks(_ query: WorkflowTaskQuery, options: PurviewCallOptions) -> PurviewPages<WorkflowTask> {
+        let tasks = state.withLock { $0.tasks }
+        return PurviewPages(first: HTTPURLForTests.url) { _ async throws(PurviewClientError) in Page(value: tasks) } resolve: { _ in nil }
+    }
+
+    /// Moves a run along as Purview would, with one approval task in the given state.
+    func settle(run id: String, status: RunStatus, approval: String, approvers: [String: String]) {
+        state.withLock { state in
+            state.runs[id]?.status = status
+            let detail = ApprovalDetail(
+                approvalType: .pendingOnAny, status: TaskStatus(rawValue: approval),
+                approvers: approvers.mapValues { ApproverResponse(reply: ApprovalReply(rawValue: $0)) })
+            state.tasks.removeAll { $0.workflowRunId == id }
+            state.tasks.append(WorkflowTask(type: .approval, id: UUID().uuidString, workflowRunId: id, workflowId: workflowId, approvalDetail: detail))
+        }
+    }
+}
+
+import Networking
+
+enum HTTPURLForTests {
+    static let url = HTTPURL("https://fake.purview.test")!
+}

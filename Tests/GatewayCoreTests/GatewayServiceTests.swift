@@ -1,0 +1,221 @@
+import FoundationEssentials
+import Observability
+import PurviewWorkflow
+import Testing
+
+@testable import GatewayCore
+
+@Suite struct GatewayServiceTests {
+    let purview = FakePurview()
+    let store = InMemoryRequestStore()
+    let body: JSONValue = [
+        "glossaryId": "20031e20-b4df-4a66-a61d-1b0716f3fa48", "name": "Revenue", "definition": "Money in.",
+        "requestedBy": "ada@contoso.com",
+    ]
+
+    func service(configure: (inout ForwarderConfiguration) -> Void = { _ in }) -> GatewayService {
+        var forwarder = ForwarderConfiguration()
+        forwarder.initialBackoff = .milliseconds(10)
+        forwarder.maxBackoff = .milliseconds(20)
+        forwarder.idlePollInterval = .milliseconds(20)
+        forwarder.lease = .seconds(60)
+        configure(&forwarder)
+        return GatewayService(store: store, purview: purview, forwarder: forwarder, logger: .disabled())
+    }
+
+    /// Runs the background loops for the duration of `body`.
+    func withRunning<T: Sendable>(_ service: GatewayService, _ body: () async throws -> T) async rethrows -> T {
+        let loops = Task { await service.run() }
+        defer { loops.cancel() }
+        return try await body()
+    }
+
+    func waitFor(_ id: String, timeout: Duration = .seconds(60), until done: (GatewayRequest) -> Bool) async throws -> GatewayRequest {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let request = try await store.get(id: id), done(request) { return request }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("request \(id) did not reach the expected state")
+        return try #require(try await store.get(id: id))
+    }
+
+    @Test func submitForwardsWithinTheWaitBudget() async throws {
+        let gateway = service()
+        let result = try await withRunning(gateway) {
+            try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
+        }
+        guard case .created(let request, let settled) = result else { Issue.record("not created"); return }
+        #expect(settled)
+        #expect(request.status == .submitted)
+        #expect(request.workflowRunIds.count == 1)
+        #expect(request.purviewRequestId == "ur-1")
+        let sent = purview.state.withLock { $0.submissions }
+        #expect(sent.count == 1)
+        #expect(sent[0].comment == "Requested by ada@contoso.com via portal")
+        #expect(sent[0].operations[0].type == .createTerm)
+    }
+
+    @Test func waitZeroAnswersAtOnceAndForwardsLater() async throws {
+        let gateway = service()
+        try await withRunning(gateway) {
+            let result = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .zero)
+            guard case .created(let request, let settled) = result else { Issue.record("not created"); return }
+            #expect(!settled && request.status == .queued)
+            _ = try await waitFor(request.id) { $0.status == .submitted }
+        }
+    }
+
+    @Test func idempotencyKeyReplaysOrConflicts() async throws {
+        let gateway = service()
+        let first = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: "k1", wait: .zero)
+        let again = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: "k1", wait: .zero)
+        guard case .created(let original, _) = first, case .replayed(let replay) = again else { Issue.record("unexpected"); return }
+        #expect(replay.id == original.id)
+        var changed = body
+        if case .object(var object) = changed { object["name"] = "Other"; changed = .object(object) }
+        do {
+            _ = try await gateway.submit(kind: .termCreation, body: changed, clientName: "portal", idempotencyKey: "k1", wait: .zero)
+            Issue.record("expected a conflict")
+        } catch {
+            guard case .idempotencyKeyReused(let id) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(id == original.id)
+        }
+        // Another client may use the same key.
+        let other = try await gateway.submit(kind: .termCreation, body: body, clientName: "bot", idempotencyKey: "k1", wait: .zero)
+        guard case .created(let otherRequest, _) = other else { Issue.record("not created"); return }
+        #expect(otherRequest.id != original.id)
+    }
+
+    @Test func concurrentSameKeyCreatesOneRequest() async throws {
+        let gateway = service()
+        let ids = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    switch try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: "same", wait: .zero) {
+                    case .created(let request, _), .replayed(let request): return request.id
+                    }
+                }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(ids.count == 1)
+    }
+
+    @Test func invalidBodyIsRejectedWithViolations() async throws {
+        do {
+            _ = try await service().submit(kind: .termCreation, body: ["name": 1], clientName: "p", idempotencyKey: nil, wait: .zero)
+            Issue.record("expected a validation failure")
+        } catch {
+            guard case .invalid(let failure) = error else { Issue.record("wrong error"); return }
+            #expect(failure.violations.contains { $0.pointer == "/name" && $0.code == "invalid_type" })
+        }
+        #expect(try await store.countByStatus().isEmpty)
+    }
+
+    @Test func refusalIsFinalAndKeepsPurviewsError() async throws {
+        purview.script(.fail(FakePurview.error(.service, status: 400, code: "Workflow.InvalidPayload")))
+        let gateway = service()
+        let result = try await withRunning(gateway) {
+            try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
+        }
+        guard case .created(let request, true) = result else { Issue.record("not settled"); return }
+        #expect(request.status == .refused)
+        #expect(request.error?.code == "Workflow.InvalidPayload" && request.error?.httpStatus == 400)
+    }
+
+    @Test func purviewDownThenBackIsRetried() async throws {
+        purview.script(
+            .fail(FakePurview.error(.unreachable, code: "connect_failed")),
+            .fail(FakePurview.error(.service, status: 503, code: "Busy", retryAfter: .milliseconds(10))),
+            .accept(runs: 2))
+        let gateway = service()
+        try await withRunning(gateway) {
+            let result = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .zero)
+            guard case .created(let accepted, _) = result else { return }
+            let request = try await waitFor(accepted.id) { $0.status == .submitted }
+            #expect(request.attempts == 3)
+            #expect(request.workflowRunIds.count == 2)
+            #expect(request.timeline.map(\.status) == [.queued, .submitting, .queued, .submitting, .queued, .submitting, .submitted])
+        }
+        #expect(purview.submissionCount == 3)
+    }
+
+    @Test func ambiguousSendIsReconciledNotResent() async throws {
+        purview.script(.acceptButLoseAnswer(runs: 1))
+        let gateway = service()
+        try await withRunning(gateway) {
+            let result = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
+            guard case .created(let request, _) = result else { return }
+            let settled = try await waitFor(request.id) { $0.status == .submitted }
+            #expect(settled.workflowRunIds.count == 1)
+        }
+        #expect(purview.submissionCount == 1)
+    }
+
+    @Test func ambiguousSendWithNoRunBecomesUnknown() async throws {
+        purview.script(.fail(FakePurview.error(.ambiguous, code: "request_timeout")))
+        let gateway = service()
+        try await withRunning(gateway) {
+            let result = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
+            guard case .created(let request, _) = result else { return }
+            let settled = try await waitFor(request.id) { $0.status == .unknown }
+            #expect(settled.error?.code == "outcome_unknown")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(purview.submissionCount == 1)
+    }
+
+    @Test func interruptedSendIsReconciledAfterRestart() async throws {
+        // A previous process marked the request submitting, sent it, and died before recording the answer.
+        let validated = try RequestMapper.validate(kind: .termCreation, body: body).get()
+        let longAgo = Date().addingTimeInterval(-600)
+        var request = GatewayRequest(id: "crashed", clientName: "portal", validated: validated, idempotencyKey: nil, now: longAgo)
+        guard case .inserted(let stored) = try await store.insert(request, idempotencyWindow: .seconds(86400), now: longAgo) else { return }
+        request = stored
+        try request.apply(.sendStarted, now: longAgo, actor: "forwarder")
+        request = try await store.update(request)
+        purview.script(.acceptButLoseAnswer(runs: 1))
+        _ = try? await purview.submitUserRequest(UserRequestPayload(operations: [UserRequestOperation(type: .createTerm, payload: validated.operations[0].payload)]), options: PurviewCallOptions())
+        // The run started "now" but the send began ten minutes ago: widen the skew window accordingly.
+        let gateway = service { $0.lease = .seconds(1); $0.reconciliationSkew = .seconds(1200) }
+        try await withRunning(gateway) {
+            let recovered = try await waitFor("crashed") { $0.status != .submitting }
+            #expect(recovered.status == .submitted)
+        }
+        #expect(purview.submissionCount == 1)
+    }
+
+    @Test func pollerRollsUpRunsAndApprovals() async throws {
+        let gateway = service()
+        let result = try await withRunning(gateway) {
+            try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
+        }
+        guard case .created(let request, _) = result, let runId = request.workflowRunIds.first else { return }
+        purview.settle(run: runId, status: .inProgress, approval: "Pending", approvers: ["u1": "Pending", "u2": "Pending"])
+        let pending = try #require(try await gateway.request(id: request.id, refresh: true))
+        #expect(pending.status == .inProgress && pending.outcome == nil)
+        #expect(pending.runs[0].pendingApprovers == ["u1", "u2"])
+        purview.settle(run: runId, status: .completed, approval: "Approved", approvers: ["u1": "Approved", "u2": "Pending"])
+        let done = try #require(try await gateway.request(id: request.id, refresh: true))
+        #expect(done.status == .completed && done.outcome == .approved)
+        #expect(done.runs[0].pendingApprovers.isEmpty)
+    }
+
+    @Test func cancelQueuedWithoutPurviewAndSentThroughPurview() async throws {
+        let gateway = service()
+        guard case .created(let queued, _) = try await gateway.submit(kind: .termCreation, body: body, clientName: "p", idempotencyKey: nil, wait: .zero) else { return }
+        let cancelled = try await gateway.cancel(queued, comment: "no longer needed", actor: "p")
+        #expect(cancelled.status == .cancelled)
+        #expect(purview.state.withLock { $0.cancelled }.isEmpty)
+
+        let result = try await withRunning(gateway) {
+            try await gateway.submit(kind: .termCreation, body: body, clientName: "p", idempotencyKey: nil, wait: .seconds(60))
+        }
+        guard case .created(let sent, _) = result else { return }
+        let stopped = try await gateway.cancel(sent, comment: nil, actor: "p")
+        #expect(stopped.status == .cancelled)
+        #expect(stopped.runs.allSatisfy { $0.status == .canceled })
+        #expect(purview.state.withLock { $0.cancelled } == sent.workflowRunIds)
+    }
+}
