@@ -59,7 +59,6 @@ let package = Package(
                 "Networking", "HTTP", "Crypto", "Observability",
             ],
             swiftSettings: strict),
-        .executableTarget(name: "NetBench", dependencies: ["Networking", "HTTP"]),
         .executableTarget(name: "FuzzHTTPParser", dependencies: ["HTTP"], swiftSettings: strict),
         .executableTarget(
             name: "HelloServer", dependencies: ["HTTP", "Networking"], path: "Benchmarks/HelloServer", swiftSettings: strict),
