@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import Networking
+import Observability
 import Synchronization
 import Testing
 
@@ -187,6 +188,27 @@ import Testing
             #expect(rejected.headers["Content-Type"] == "application/json")
             #expect(rejected.text.hasPrefix("{\"error\":{\"code\":\"400\""))
         }
+    }
+
+    @Test func unexpectedHandlerErrorsAreLoggedWithoutDetailsOnTheWire() async throws {
+        let sink = InMemoryLogSink()
+        var configuration = testConfiguration()
+        configuration.requestIDHeader = "X-Request-ID"
+        let server = HTTPServer(
+            configuration: configuration, responder: Self.router(), logger: Logger(label: "http", sink: sink))
+        try server.start()
+        let response = try await blocking {
+            let client = try TestClient(port: server.port)
+            try client.send("GET /fail HTTP/1.1\r\nHost: t\r\nX-Request-ID: trace-1\r\n\r\n")
+            return try client.readResponse()
+        }
+        await server.shutdown(deadline: .seconds(1))
+        #expect(response.status == 500)
+        #expect(!response.text.contains("CancellationError"))
+        let record = try #require(sink.records.first { $0.message == "handler failed" })
+        #expect(record.level == .error)
+        #expect(record.metadata["request.id"] == "trace-1")
+        #expect(record.metadata["error.type"] == "CancellationError")
     }
 
     @Test func serverHeaderAndInjectedHeaderValues() async throws {
