@@ -54,6 +54,7 @@ public final class HTTPServer: Sendable {
             // Bind every listener before any loop accepts: the first picks the port when it is 0.
             var listeners: [Int32] = []
             do {
+                if address.port != 0 { try Listener.checkAvailable(address) }
                 var boundAddress = address
                 for _ in group.loops {
                     let fd = try Listener.makeSocket(boundTo: boundAddress, backlog: configuration.backlog)
@@ -393,6 +394,15 @@ final class Listener: EventLoopSelectable {
 
     func handleEvents(_ events: UInt32) {
         context.acceptConnections()
+    }
+
+    /// Fails with EADDRINUSE when anything listens on `address` already. `SO_REUSEPORT` alone would
+    /// let a second server (an old instance still running) silently share the port with this one.
+    static func checkAvailable(_ address: SocketAddress) throws(IOError) {
+        let probe = try Syscall.socket(domain: address.family)
+        defer { Syscall.close(probe) }
+        try Syscall.setOption(probe, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1)
+        try Syscall.bind(probe, to: address)
     }
 
     static func makeSocket(boundTo address: SocketAddress, backlog: Int32) throws(IOError) -> Int32 {

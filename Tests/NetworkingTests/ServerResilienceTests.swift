@@ -202,4 +202,35 @@ import Testing
         let wasCancelled = cancelled.load(ordering: .acquiring)
         #expect(wasCancelled)
     }
+
+    @Test func aPortInUseIsAnErrorNotASharedPort() async throws {
+        let first = HTTPServer(configuration: testConfiguration(), responder: Self.router())
+        try first.start()
+        let second = HTTPServer(configuration: testConfiguration { $0.port = first.port }, responder: Self.router())
+        #expect(throws: IOError(errnoCode: EADDRINUSE, call: "bind")) { try second.start() }
+        await first.shutdown(deadline: .seconds(1))
+    }
+
+    @Test func terminationSignalShutsTheServerDown() async throws {
+        // Ignored up front, so a signal arriving before the server's handler is installed cannot end the tests.
+        signal(SIGTERM, SIG_IGN)
+        let server = HTTPServer(configuration: testConfiguration(), responder: Self.router())
+        try server.start()
+        let port = server.port
+        let stopped = Task { await server.runUntilTerminationSignal() }
+        let refused = try await blocking {
+            let client = try TestClient(port: port)
+            try client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+            _ = try client.readResponse()
+            // Bounded: the signal is re-sent until the listener is gone (the handler may not be installed yet).
+            for _ in 0..<100 {
+                kill(getpid(), SIGTERM)
+                Thread.sleep(forTimeInterval: 0.02)
+                if (try? TestClient(port: port)) == nil { return client.waitForClose(timeout: .seconds(2)) }
+            }
+            return false
+        }
+        await stopped.value
+        #expect(refused)
+    }
 }
