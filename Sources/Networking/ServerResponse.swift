@@ -64,7 +64,8 @@ public struct ResponseBody: Sendable {
     }
 }
 
-/// Writes the parts of a streamed response body. Handed to a `ResponseBody.stream` producer.
+/// Writes the parts of a streamed response body. Handed to a `ResponseBody.stream` producer, which
+/// calls `write` from one task, one part after the other (each call returns before the next starts).
 public final class ResponseBodyWriter: Sendable {
     private let send: @Sendable ([UInt8]) async throws -> Void
 
