@@ -77,6 +77,13 @@ let package = Package(
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "PurviewWorkflow"], swiftSettings: strict),
         .testTarget(name: "GatewayStorageTests", dependencies: ["GatewayStorage", "GatewayCore", "PurviewWorkflow", "SQLite"], swiftSettings: strict),
         .testTarget(
+            name: "GatewayServerTests",
+            dependencies: [
+                "GatewayServer", "GatewayCore", "GatewayStorage", "PurviewEmulator", "PurviewWorkflow", "Networking", "HTTP",
+                "Crypto", "Observability",
+            ],
+            swiftSettings: strict),
+        .testTarget(
             name: "PurviewEmulatorTests",
             dependencies: ["PurviewEmulator", "PurviewWorkflow", "Networking", "HTTP", "Crypto"],
             swiftSettings: strict),

@@ -1,5 +1,34 @@
-// Entry point: the CLI is wired in later issues.
-if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "emulator" {
-    await EmulatorCommand.main(arguments: Array(CommandLine.arguments.dropFirst(2)))
+import Foundation
+
+/// `purview-gateway <command>`: the gateway, the Purview emulator, and their tools.
+let usage = """
+    purview-gateway: internal endpoints in front of Microsoft Purview's Workflow API, with a built-in emulator.
+
+    Usage:
+      purview-gateway serve [options]      run the gateway (no PURVIEW_ENDPOINT: with the built-in emulator)
+      purview-gateway emulator [options]   run the Purview Workflow emulator on its own
+      purview-gateway version              print the version
+
+    Run `purview-gateway <command> --help` for a command's options and environment.
+    """
+
+let version = "0.1.0"
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+let code: Int32
+switch arguments.first {
+case "serve":
+    code = await ServeCommand.run(arguments: Array(arguments.dropFirst()))
+case "emulator":
+    code = await EmulatorCommand.run(arguments: Array(arguments.dropFirst()))
+case "version", "--version":
+    printOut("purview-gateway \(version)")
+    code = 0
+case "help", "--help", "-h", nil:
+    printOut(usage)
+    code = arguments.isEmpty ? 2 : 0
+default:
+    printError("purview-gateway: unknown command '\(arguments[0])'\n\n\(usage)")
+    code = 2
 }
-print("purview-gateway")
+exit(code)
