@@ -36,3 +36,19 @@ def launch_emulator(tmp_path_factory) -> Callable[[dict[str, Any], str], Running
     yield launch
     for emulator in started:
         emulator.stop()
+
+
+REPLAY_SUMMARY: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def replay_summary() -> list[str]:
+    """Lines describing what each replayed recording compared, printed after the run."""
+    return REPLAY_SUMMARY
+
+
+def pytest_terminal_summary(terminalreporter):
+    if REPLAY_SUMMARY:
+        terminalreporter.section("recordings replayed through the emulator")
+        for line in REPLAY_SUMMARY:
+            terminalreporter.write_line(line)

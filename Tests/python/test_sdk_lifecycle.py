@@ -278,7 +278,10 @@ def test_validate_reports_violations_only_for_a_broken_definition(emulator, clie
     violations = answer["value"]
     assert violations, answer
     assert all(item["severity"] in ("error", "warning") and item["message"] for item in violations)
-    located = {(v["location"]["type"], v["location"].get("actionName"), v["location"].get("parameterKey")) for v in violations}
+    located = {
+        (item["location"]["type"], item["location"].get("actionName"), item["location"].get("parameterKey"))
+        for item in violations
+    }
     assert ("actionParameter", APPROVAL, "assignedTo") in located
     assert ("action", CONDITION, None) in located
 
@@ -302,7 +305,8 @@ def test_submit_then_approve_completes_the_run_and_creates_the_term(emulator, cl
     assert answer["operations"][0]["payload"]["glossaryTerm"]["name"] == "Revenue"
     uuid.UUID(answer["requestId"])
 
-    listed = [run for run in clients["requester"].workflow_runs.list(workflow_ids=[scenario.workflow_id]) if run["id"] == run_id]
+    runs = clients["requester"].workflow_runs.list(workflow_ids=[scenario.workflow_id])
+    listed = [run for run in runs if run["id"] == run_id]
     assert len(listed) == 1
     assert listed[0]["status"] == "InProgress"
     assert listed[0]["userRequestId"] == answer["requestId"]
@@ -322,8 +326,8 @@ def test_submit_then_approve_completes_the_run_and_creates_the_term(emulator, cl
     assert task["requestor"] == requester
     assert task["payload"] == {"type": "CreateTerm", "targetValue": "Revenue"}, "lists omit the inner payload"
     assert task["approvalDetail"]["approvers"] == {approver: {"reply": "Pending"}}
-    sent = [t["id"] for t in clients["requester"].workflow_tasks.list(view_mode="sent", workflow_ids=[scenario.workflow_id])]
-    assert task["id"] in sent
+    sent = clients["requester"].workflow_tasks.list(view_mode="sent", workflow_ids=[scenario.workflow_id])
+    assert task["id"] in [item["id"] for item in sent]
 
     detail = clients["approver"].workflow_task.get(task["id"])
     assert detail["approvalDetail"]["approvalType"] == "PendingOnAll"
@@ -372,7 +376,9 @@ def test_reject_runs_the_else_branch(emulator, clients, scenario):
     assert clients["approver"].workflow_task.get(task["id"])["approvalDetail"]["status"] == "Rejected"
     assert [e for e in emulator.effects() if e.get("runId") == run_id] == []
     mails = [(m["subject"], m["recipients"], m["message"]) for m in emulator.emails() if m.get("runId") == run_id]
-    assert mails == [("Glossary Term Create - REJECTED", [requester], "Your request for Glossary Term Churn is rejected.")]
+    assert mails == [
+        ("Glossary Term Create - REJECTED", [requester], "Your request for Glossary Term Churn is rejected.")
+    ]
 
 
 def test_reassign_hands_the_approval_to_the_second_approver(emulator, clients, scenario):
@@ -426,9 +432,10 @@ def test_cancel_by_the_requestor_cancels_run_and_task(emulator, clients, scenari
 def test_run_and_task_lists_page_through_absolute_next_links(emulator, clients):
     paging = Scenario(emulator, clients, [oid(emulator, "approver")], "paging")
     run_ids = {paging.submit(f"Paged {index}")[1] for index in range(3)}
-    pages = list(
-        clients["requester"].workflow_runs.list(workflow_ids=[paging.workflow_id], orderby="startTime desc", maxpagesize=1).by_page()
+    runs = clients["requester"].workflow_runs.list(
+        workflow_ids=[paging.workflow_id], orderby="startTime desc", maxpagesize=1
     )
+    pages = list(runs.by_page())
     seen = [run["id"] for page in pages for run in page]
     assert len(pages) == 3 and set(seen) == run_ids
     task_pages = list(

@@ -62,9 +62,22 @@ struct EmulatorIdentity: Sendable {
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             "issuer": .string(root + "/v2.0"),
             "request_uri_parameter_supported": false,
+            // Azure AD publishes Microsoft Graph's userinfo and hosts; the emulator serves no user sign-in.
+            "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
             "authorization_endpoint": .string(root + "/oauth2/v2.0/authorize"),
             "device_authorization_endpoint": .string(root + "/oauth2/v2.0/devicecode"),
+            "http_logout_supported": true,
+            "frontchannel_logout_supported": true,
             "end_session_endpoint": .string(root + "/oauth2/v2.0/logout"),
+            "claims_supported": [
+                "sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host",
+                "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash",
+                "c_hash", "email",
+            ],
+            "kerberos_endpoint": .string(root + "/kerberos"),
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+            "rbac_url": "https://pas.windows.net",
             "tenant_region_scope": "NA",
             "cloud_instance_name": "microsoftonline.com",
         ]

@@ -142,6 +142,9 @@ extension EmulatorService {
             // Access tokens are HS256, so there are no public keys to publish.
             identityCall(request, operation: "GET /discovery/v2.0/keys") { _ in .success(["keys": []]) }
         }
+        router.add(.get, "/{tenant}/discovery/instance") { [self] request in
+            instanceDiscoveryCall(request, scheme: scheme)
+        }
         router.add(.post, "/{tenant}/oauth2/v2.0/token") { [self] request in
             await tokenCall(request, scheme: scheme)
         }
@@ -414,6 +417,18 @@ extension EmulatorService {
         let result = identity.knowsTenant(tenant) ? answer(tenant) : .failure(.unknownTenant(tenant))
         let response = identityResponse(result, request: request)
         logCall(operation, request, status: response.status.code, started: started, principal: nil)
+        return response
+    }
+
+    /// `GET /common/discovery/instance?authorization_endpoint=...`: any tenant segment, as Azure AD.
+    private func instanceDiscoveryCall(_ request: ServerRequest, scheme: String) -> ServerResponse {
+        let started = ContinuousClock.now
+        let query = FormEncoding.decode(request.query ?? "")
+        let endpoint = query.last { $0.0 == "authorization_endpoint" }?.1
+        let result = identity.instanceDiscovery(
+            base: baseURL(of: request, scheme: scheme), authorizationEndpoint: endpoint)
+        let response = identityResponse(result, request: request)
+        logCall("GET /discovery/instance", request, status: response.status.code, started: started, principal: nil)
         return response
     }
 
