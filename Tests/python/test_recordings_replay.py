@@ -47,22 +47,22 @@ AZURE_AD_HOST = "login.microsoftonline.com"
 # The version the preparation calls use (the Java recordings' version; both versions share these calls).
 V2022 = "api-version=2022-05-01-preview"
 
-# Fields the real service includes in some of its answers and not in others. A difference in these
-# keys (and only in the direction given) is not a mismatch. Keys are (operation, key) and apply to
-# objects at any depth of that operation's answer that describe the named thing.
-CONDITIONAL_FIELDS: dict[tuple[str, str], str] = {
+# Fields the real service includes in some of its answers and not in others. Each entry is
+# (operation, where in the answer, key) -> the one direction in which a difference is accepted
+# ("extra": ours has it, the recording not). `where` spells array items `[]`.
+CONDITIONAL_FIELDS: dict[tuple[str, str, str], str] = {
     # Workflows gained "type": "UserManaged" in 2023 service builds, on both api-versions: the
     # 2022-05-01-preview recordings of February 2023 lack it, those of July 2023 have it. The emulator
     # answers as the current service does.
-    ("GET /workflows", "type"): "extra",
+    ("GET /workflows", ".value[]", "type"): "extra",
 }
 
 # Fields the emulator adds beyond the live service because the project's seed OpenAPI description
-# (shared/seed) names them; clients of the live service ignore them. Only extra, never missing.
-SEED_SPEC_FIELDS: dict[tuple[str, str], str] = {
+# (shared/seed) names them; clients of the live service ignore them. Same form as above.
+SEED_SPEC_FIELDS: dict[tuple[str, str, str], str] = {
     # The seed's UserRequestResponse carries every run id at the top level; the live service lists
     # them per operation only (operations[].workflowRunIds, which the emulator also returns).
-    ("POST /userrequests", "workflowRunIds"): "extra",
+    ("POST /userrequests", "", "workflowRunIds"): "extra",
 }
 
 
@@ -272,6 +272,11 @@ class World:
 
     def _task(self, body: dict[str, Any]) -> None:
         self.tasks[body["id"].lower()].update(body)
+        # What the task tells about its run, for runs no recording shows.
+        run = self.runs[body["workflowRunId"].lower()]
+        run.setdefault("workflowId", body["workflowId"])
+        run.setdefault("requestor", body.get("requestor"))
+        run.setdefault("runPayload", {}).setdefault("targetValue", body["payload"]["targetValue"])
         self._person(body.get("requestor"))
         for approver in ((body.get("approvalDetail") or {}).get("approvers") or {}):
             self._person(approver)
@@ -384,7 +389,8 @@ class Replayer:
         self.source = source
         self.tokens: dict[str, str] = {}
         self.by_object_id = {p["objectId"]: p for p in emulator.config["principals"]}
-        self.created_workflows: set[str] = set()
+        # Workflow id -> the definition we PUT.
+        self.created_workflows: dict[str, dict[str, Any]] = {}
         # Recorded id -> ours, by kind (the 2022 service reused the request id as the run id).
         self.runs: dict[str, str] = {}
         self.tasks: dict[str, str] = {}
@@ -431,7 +437,7 @@ class Replayer:
             if snapshot and key in snapshot:
                 known[key] = snapshot[key]
         if workflow_id in self.created_workflows:
-            return known
+            return self.created_workflows[workflow_id]
         creator = known.get("createdBy", "").lower()
         creator = creator if creator in self.by_object_id else WORLD.default_actor
         updater = known.get("updatedBy", "").lower()
@@ -461,9 +467,9 @@ class Replayer:
         self.must("PUT", f"/workflow/workflows/{workflow_id}?{V2022}", creator, definition)
         if updater != creator:
             self.must("PUT", f"/workflow/workflows/{workflow_id}?{V2022}", updater, definition)
-        self.created_workflows.add(workflow_id)
+        self.created_workflows[workflow_id] = definition
         self.prepared.append(f"workflow {workflow_id}")
-        return dict(known, **definition)
+        return definition
 
     def synthesize_workflow(self, assignee: str, simple_task: bool = False) -> dict[str, Any]:
         """A new workflow of our own (no recording names it) with one task for `assignee`."""
@@ -473,8 +479,8 @@ class Replayer:
             f"Replay support {workflow_id[:8]}", [trigger], True, assignee=assignee, simple_task=simple_task
         )
         self.must("PUT", f"/workflow/workflows/{workflow_id}?{V2022}", WORLD.default_actor, definition)
-        self.created_workflows.add(workflow_id)
-        return dict(definition, id=workflow_id)
+        self.created_workflows[workflow_id] = definition
+        return definition
 
     def start_run(
         self, workflow: dict[str, Any], requestor: str, target: str, payload: dict[str, Any] | None
@@ -546,13 +552,7 @@ class Replayer:
             return self.tasks[recorded_id]
         known = WORLD.tasks.get(recorded_id)
         if known is not None:
-            recorded_run = known["workflowRunId"].lower()
-            # What the task tells about its run, for a run no recording shows.
-            run_facts = WORLD.runs[recorded_run]
-            run_facts.setdefault("workflowId", known["workflowId"])
-            run_facts.setdefault("requestor", known.get("requestor"))
-            run_facts.setdefault("runPayload", {}).setdefault("targetValue", known["payload"]["targetValue"])
-            run = self.ensure_run(recorded_run)
+            run = self.ensure_run(known["workflowRunId"])
             requestor = known["requestor"] if is_uuid(known.get("requestor")) else WORLD.default_actor
             candidates = [t for t in self.tasks_of(run, requestor) if t["title"] == known["title"]]
         else:
@@ -571,7 +571,7 @@ class Replayer:
         operation, request, response = entry.operation, entry.request_body, entry.response_body
         target = entry.path_id
         if operation == "PUT /workflows/{id}":
-            self.created_workflows.add(target)
+            self.created_workflows[target] = request
             return (response or {}).get("updatedBy") or WORLD.default_actor
         if operation in ("GET /workflows/{id}", "DELETE /workflows/{id}"):
             self.ensure_workflow(target, snapshot=response if isinstance(response, dict) else None)
@@ -705,13 +705,11 @@ class Replayer:
                     return recorded
         return key
 
-    def allowed(self, entry: Entry, key: str, direction: str) -> bool:
-        operation = entry.operation
+    def allowed(self, entry: Entry, where: str, key: str, direction: str) -> bool:
+        place = re.sub(r"\[[^\]]*\]", "[]", where)
         for table, label in ((CONDITIONAL_FIELDS, "conditional"), (SEED_SPEC_FIELDS, "seed spec")):
-            if table.get((operation, key)) == direction or (
-                operation == "GET /workflows/{id}" and table.get(("GET /workflows", key)) == direction
-            ):
-                self.allowlisted.append(f"{operation}: {direction} '{key}' ({label})")
+            if table.get((entry.operation, place, key)) == direction:
+                self.allowlisted.append(f"{entry.operation}: {direction} {place}.{key} ({label})")
                 return True
         return False
 
@@ -725,10 +723,10 @@ class Replayer:
             self.keys_compared += len(recorded_keys)
             problems = []
             for key in sorted(recorded_keys - our_keys):
-                if not self.allowed(entry, key, "missing"):
+                if not self.allowed(entry, where, key, "missing"):
                     problems.append(f"{entry.describe()}: {where}.{key} missing (recorded)")
             for key in sorted(our_keys - recorded_keys):
-                if not self.allowed(entry, key, "extra"):
+                if not self.allowed(entry, where, key, "extra"):
                     problems.append(f"{entry.describe()}: {where}.{key} not in the recording")
             for key in sorted(recorded_keys & our_keys):
                 problems += self.compare(entry, recorded[key], ours_by_key[key], f"{where}.{key}")
