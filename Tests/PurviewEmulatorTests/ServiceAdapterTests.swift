@@ -12,7 +12,9 @@ struct ServiceAdapterTests {
         UserRequestPayload(operations: [
             UserRequestOperation(
                 type: .createTerm,
-                payload: ["glossaryTerm": ["name": .string(name), "anchor": ["glossaryGuid": .string(TestIds.glossaryGuid)]]])
+                payload: [
+                    "glossaryTerm": ["name": .string(name), "anchor": ["glossaryGuid": .string(TestIds.glossaryGuid)]]
+                ])
         ])
     }
 
@@ -21,7 +23,8 @@ struct ServiceAdapterTests {
         let gateway = try #require(EmulatorPurviewAPI(service: service, clientId: Demo.gatewayClientId))
         let ada = gateway.acting(as: Demo.approverObjectId)
 
-        let submitted = try await gateway.submitUserRequest(Self.termRequest("Revenue"), options: PurviewCallOptions(clientRequestId: "gw-1"))
+        let submitted = try await gateway.submitUserRequest(
+            Self.termRequest("Revenue"), options: PurviewCallOptions(clientRequestId: "gw-1"))
         #expect(submitted.status == 200)
         #expect(submitted.clientRequestId == "gw-1")
         #expect(submitted.serviceRequestId != nil)
@@ -61,7 +64,8 @@ struct ServiceAdapterTests {
                 UserRequestOperation(type: .grantDataAccess, payload: ["asset": ["name": "orders"]])
             ]), options: PurviewCallOptions())
         let accessRun = try #require(access.value.allWorkflowRunIds.first)
-        let accessTask = try #require(try await ada.listWorkflowTasks(received, options: PurviewCallOptions()).all().first)
+        let accessTask = try #require(
+            try await ada.listWorkflowTasks(received, options: PurviewCallOptions()).all().first)
         _ = try await ada.reject(taskId: accessTask.id, comment: "no")
         #expect(try await gateway.getWorkflowRun(accessRun, options: PurviewCallOptions()).value.status == .completed)
         #expect(service.effectsJSON["value"]?.arrayValue?.count == 1)
@@ -97,18 +101,21 @@ struct ServiceAdapterTests {
         service.addFaults([EmulatorFault(match: "POST /userrequests", count: 1, drop: true, processFirst: true)])
         let lost = try #require(
             await #expect(throws: PurviewClientError.self) {
-                _ = try await gateway.submitUserRequest(Self.termRequest("A"), options: PurviewCallOptions(clientRequestId: "gw-lost"))
+                _ = try await gateway.submitUserRequest(
+                    Self.termRequest("A"), options: PurviewCallOptions(clientRequestId: "gw-lost"))
             })
         #expect(lost.kind == .ambiguous)
         #expect(!lost.certainlyNotProcessed)
         // It was carried out: the run is there, and a resend shows as a duplicate.
         #expect(try await gateway.listWorkflowRuns(WorkflowRunQuery(), options: PurviewCallOptions()).all().count == 1)
-        _ = try await gateway.submitUserRequest(Self.termRequest("A"), options: PurviewCallOptions(clientRequestId: "gw-lost"))
+        _ = try await gateway.submitUserRequest(
+            Self.termRequest("A"), options: PurviewCallOptions(clientRequestId: "gw-lost"))
         #expect(service.statsJSON["duplicateUserRequests"]?[0]?["clientRequestId"] == "gw-lost")
 
         let missing = try #require(
             await #expect(throws: PurviewClientError.self) {
-                _ = try await gateway.getWorkflowRun("0e000000-0000-4000-8000-000000000001", options: PurviewCallOptions())
+                _ = try await gateway.getWorkflowRun(
+                    "0e000000-0000-4000-8000-000000000001", options: PurviewCallOptions())
             })
         #expect(missing.status == 404)
         #expect(missing.code == "Workflow.WorkflowRunNotFound")

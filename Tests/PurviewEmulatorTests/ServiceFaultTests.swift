@@ -65,17 +65,22 @@ struct ServiceFaultTests {
             let run = "0e000000-0000-4000-8000-00000000aaaa"
             let other = "0e000000-0000-4000-8000-00000000bbbb"
             try await addFault(emulator, ["match": "GET /workflowruns/{id}", "status": 500, "seconds": 0.3])
-            try await addFault(emulator, ["match": .string("GET /workflow/workflowruns/\(other)"), "status": 429, "count": 1])
-            let during = try await emulator.send(.get, EmulatorHarness.v2023("/workflow/workflowruns/\(run)"), token: token)
+            try await addFault(
+                emulator, ["match": .string("GET /workflow/workflowruns/\(other)"), "status": 429, "count": 1])
+            let during = try await emulator.send(
+                .get, EmulatorHarness.v2023("/workflow/workflowruns/\(run)"), token: token)
             #expect(during.status.code == 500)
             #expect(during.errorCode == "InternalServerError")
             try await Task.sleep(for: .milliseconds(350))
-            let after = try await emulator.send(.get, EmulatorHarness.v2023("/workflow/workflowruns/\(run)"), token: token)
+            let after = try await emulator.send(
+                .get, EmulatorHarness.v2023("/workflow/workflowruns/\(run)"), token: token)
             #expect(after.status.code == 404)
             // The concrete path fault hits only its own run, once.
-            let first = try await emulator.send(.get, EmulatorHarness.v2023("/workflow/workflowruns/\(other)"), token: token)
+            let first = try await emulator.send(
+                .get, EmulatorHarness.v2023("/workflow/workflowruns/\(other)"), token: token)
             #expect(first.status.code == 429)
-            let second = try await emulator.send(.get, EmulatorHarness.v2023("/workflow/workflowruns/\(other)"), token: token)
+            let second = try await emulator.send(
+                .get, EmulatorHarness.v2023("/workflow/workflowruns/\(other)"), token: token)
             #expect(second.status.code == 404)
             let listed = try await emulator.send(.get, "/_emulator/faults", headers: emulator.adminHeaders)
             #expect(try listed.json()["value"] == [])
@@ -98,7 +103,8 @@ struct ServiceFaultTests {
             let token = try await emulator.token()
             func expectDrop(_ clientRequestId: String) async throws {
                 do {
-                    let response = try await submit(emulator, token: token, name: "Beta", clientRequestId: clientRequestId)
+                    let response = try await submit(
+                        emulator, token: token, name: "Beta", clientRequestId: clientRequestId)
                     Issue.record("expected the connection to be dropped, got \(response.status)")
                 } catch let error as HTTPClientError {
                     #expect(error.code == .connectionClosed, "\(error)")
@@ -110,7 +116,8 @@ struct ServiceFaultTests {
             try await expectDrop("lost-1")
             #expect(try await runCount(emulator, token: token) == 0)
             // Processed, then the answer is lost; a blind resend is a duplicate the stats show.
-            try await addFault(emulator, ["match": "POST /userrequests", "drop": true, "processFirst": true, "count": 1])
+            try await addFault(
+                emulator, ["match": "POST /userrequests", "drop": true, "processFirst": true, "count": 1])
             try await expectDrop("lost-2")
             #expect(try await runCount(emulator, token: token) == 1)
             let resent = try await submit(emulator, token: token, name: "Beta", clientRequestId: "lost-2")
@@ -160,7 +167,8 @@ struct ServiceFaultTests {
                 #expect(reset.status.code == 401)
             }
             let badFault = try await emulator.send(
-                .post, "/_emulator/faults", headers: emulator.adminHeaders, json: ["match": "POST /userrequests", "status": 200])
+                .post, "/_emulator/faults", headers: emulator.adminHeaders,
+                json: ["match": "POST /userrequests", "status": 200])
             #expect(badFault.status.code == 400)
             #expect(try badFault.json()["error"]?["target"] == "fault.status")
             let badClock = try await emulator.send(
@@ -178,7 +186,8 @@ struct ServiceFaultTests {
             let before = try await emulator.send(.get, "/_emulator/clock", headers: emulator.adminHeaders)
             let start = try #require(PurviewTimestamp(try before.json()["now"]?.stringValue ?? ""))
             let advanced = try await emulator.send(
-                .post, "/_emulator/clock", headers: emulator.adminHeaders, json: ["advanceSeconds": .number(4 * 86_400)])
+                .post, "/_emulator/clock", headers: emulator.adminHeaders, json: ["advanceSeconds": .number(4 * 86_400)]
+            )
             #expect(advanced.status.code == 200)
             let now = try #require(PurviewTimestamp(try advanced.json()["now"]?.stringValue ?? ""))
             #expect(now - start >= .seconds(4 * 86_400))
@@ -223,7 +232,9 @@ struct ServiceFaultTests {
         try await withEmulator(config: serviceTestConfig(faults: [configured]), tls: false) { emulator in
             let token = try await emulator.token()
             let rita = APISession(emulator, token: token)
-            #expect(try await emulator.send(.get, EmulatorHarness.v2023("/workflow/workflows"), token: token).status.code == 502)
+            #expect(
+                try await emulator.send(.get, EmulatorHarness.v2023("/workflow/workflows"), token: token).status.code
+                    == 502)
             _ = try await rita.submit(createTermRequest("Temporary"))
             _ = try await emulator.send(
                 .delete, EmulatorHarness.v2023("/workflow/workflows/\(TestIds.taskWorkflowId)"), token: token)
@@ -234,7 +245,9 @@ struct ServiceFaultTests {
             let numbers = try await stats(emulator)
             #expect(numbers["calls"] == [:])
             // The config's fault is back (once); the added one is gone.
-            #expect(try await emulator.send(.get, EmulatorHarness.v2023("/workflow/workflows"), token: token).status.code == 502)
+            #expect(
+                try await emulator.send(.get, EmulatorHarness.v2023("/workflow/workflows"), token: token).status.code
+                    == 502)
             let workflows = try await emulator.send(.get, EmulatorHarness.v2023("/workflow/workflows"), token: token)
             #expect(try workflows.json()["value"]?.arrayValue?.count == 2)
             #expect(try await runCount(emulator, token: token) == 0)

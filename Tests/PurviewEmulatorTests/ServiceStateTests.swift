@@ -15,7 +15,9 @@ struct ServiceStateTests {
         let path = directory + "/state.db"
         // No tokenSigningKey: with a state file the key is derived, so tokens outlive the restart.
         let config = serviceTestConfig(signingKey: nil)
-        let (token, approvedRun, openRun, shiftedNow) = try await withEmulator(config: config, statePath: path, tls: false) {
+        let (token, approvedRun, openRun, shiftedNow) = try await withEmulator(
+            config: config, statePath: path, tls: false
+        ) {
             emulator in
             let rita = APISession(emulator, token: try await emulator.token(TestIds.requestor))
             let ada = APISession(emulator, token: try await emulator.token(TestIds.approver))
@@ -73,7 +75,9 @@ struct ServiceStateTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/state.db"
         try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
-        #expect(throws: EmulatorStateError.self) { _ = try EmulatorService(config: serviceTestConfig(), statePath: path) }
+        #expect(throws: EmulatorStateError.self) {
+            _ = try EmulatorService(config: serviceTestConfig(), statePath: path)
+        }
     }
 }
 
@@ -140,23 +144,41 @@ struct ServiceConfigTests {
         Broken(name: "lifetime too long", edit: { $0["tokenLifetimeSeconds"] = 100_000 }, key: "tokenLifetimeSeconds"),
         Broken(name: "no principals", edit: { $0["principals"] = [] }, key: "principals"),
         Broken(name: "principal not an object", edit: { $0["principals"] = [5] }, key: "principals[0]"),
-        Broken(name: "client id not a UUID", edit: { principal(&$0, 1, "clientId", "ada") }, key: "principals[1].clientId"),
+        Broken(
+            name: "client id not a UUID", edit: { principal(&$0, 1, "clientId", "ada") }, key: "principals[1].clientId"),
         Broken(name: "no object id", edit: { principal(&$0, 0, "objectId", nil) }, key: "principals[0].objectId"),
         Broken(name: "no name", edit: { principal(&$0, 0, "name", nil) }, key: "principals[0].name"),
         Broken(name: "no credential", edit: { principal(&$0, 0, "clientSecret", nil) }, key: "principals[0]"),
-        Broken(name: "bad certificate", edit: { principal(&$0, 0, "certificatePem", "-----BEGIN nothing") }, key: "principals[0].certificatePem"),
-        Broken(name: "administrator flag not a bool", edit: { principal(&$0, 1, "isAdministrator", "yes") }, key: "principals[1].isAdministrator"),
         Broken(
-            name: "duplicate client id", edit: { principal(&$0, 1, "clientId", "c1000000-0000-4000-8000-000000000001") },
+            name: "bad certificate", edit: { principal(&$0, 0, "certificatePem", "-----BEGIN nothing") },
+            key: "principals[0].certificatePem"),
+        Broken(
+            name: "administrator flag not a bool", edit: { principal(&$0, 1, "isAdministrator", "yes") },
+            key: "principals[1].isAdministrator"),
+        Broken(
+            name: "duplicate client id",
+            edit: { principal(&$0, 1, "clientId", "c1000000-0000-4000-8000-000000000001") },
             key: "principals[1].clientId"),
         Broken(name: "workflow without id", edit: { $0["workflows"] = [["name": "W"]] }, key: "workflows[0].id"),
         Broken(
             name: "invalid workflow",
-            edit: { $0["workflows"] = [["id": "f1000000-0000-4000-8000-000000000001", "name": "W", "description": "", "isEnabled": true, "triggers": []]] },
+            edit: {
+                $0["workflows"] = [
+                    [
+                        "id": "f1000000-0000-4000-8000-000000000001", "name": "W", "description": "", "isEnabled": true,
+                        "triggers": [],
+                    ]
+                ]
+            },
             key: "workflows[0]"),
-        Broken(name: "fault with a success status", edit: { $0["faults"] = [["match": "GET /workflows", "status": 200]] }, key: "faults[0].status"),
-        Broken(name: "fault without a method", edit: { $0["faults"] = [["match": "/workflows", "drop": true]] }, key: "faults[0].match"),
-        Broken(name: "fault that does nothing", edit: { $0["faults"] = [["match": "GET /workflows"]] }, key: "faults[0]"),
+        Broken(
+            name: "fault with a success status", edit: { $0["faults"] = [["match": "GET /workflows", "status": 200]] },
+            key: "faults[0].status"),
+        Broken(
+            name: "fault without a method", edit: { $0["faults"] = [["match": "/workflows", "drop": true]] },
+            key: "faults[0].match"),
+        Broken(
+            name: "fault that does nothing", edit: { $0["faults"] = [["match": "GET /workflows"]] }, key: "faults[0]"),
         Broken(name: "faults not an array", edit: { $0["faults"] = ["match": "GET /workflows"] }, key: "faults"),
     ]
 
@@ -172,7 +194,9 @@ struct ServiceConfigTests {
     }
 
     @Test func notJSONAtAll() throws {
-        let error = try #require(throws: EmulatorConfigError.self) { _ = try EmulatorConfig.parse(Array("tenantId: x".utf8)) }
+        let error = try #require(throws: EmulatorConfigError.self) {
+            _ = try EmulatorConfig.parse(Array("tenantId: x".utf8))
+        }
         #expect(error.key == "(file)")
         let missing = try #require(throws: EmulatorConfigError.self) {
             _ = try EmulatorConfig.load(path: "/nonexistent/emulator.json")
@@ -184,7 +208,9 @@ struct ServiceConfigTests {
         let demo = EmulatorConfig.demo()
         try demo.check()
         #expect(demo.tenantId == EmulatorConfig.Demo.tenantId)
-        #expect(demo.principal(clientId: EmulatorConfig.Demo.gatewayClientId)?.clientSecret == EmulatorConfig.Demo.gatewayClientSecret)
+        #expect(
+            demo.principal(clientId: EmulatorConfig.Demo.gatewayClientId)?.clientSecret
+                == EmulatorConfig.Demo.gatewayClientSecret)
         #expect(demo.principal(clientId: EmulatorConfig.Demo.adminClientId)?.isAdministrator == true)
         let service = EmulatorService(config: demo)
         let ids = service.withEngine { engine in
