@@ -256,9 +256,11 @@ public final class EmulatorService: Sendable {
     /// last time. Safe to call more than once.
     public func shutdown() async {
         let (server, ticker, first) = runtime.withLock { runtime in
+            // Dropping the server also breaks the cycle through its routes, which hold the service.
             defer {
                 runtime.stopped = true
                 runtime.ticker = nil
+                runtime.server = nil
             }
             return (runtime.server, runtime.ticker, !runtime.stopped)
         }
