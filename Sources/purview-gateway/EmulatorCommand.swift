@@ -53,9 +53,10 @@ enum EmulatorCommand {
         }
         let config: EmulatorConfig
         do throws(EmulatorConfigError) {
-            config = try options.configPath.map { path throws(EmulatorConfigError) in
-                try EmulatorService.loadConfig(path: path)
-            } ?? .demo()
+            config =
+                try options.configPath.map { path throws(EmulatorConfigError) in
+                    try EmulatorService.loadConfig(path: path)
+                } ?? .demo()
         } catch {
             fail("purview-gateway emulator: \(error)")
             return 2
@@ -159,7 +160,9 @@ enum EmulatorCommand {
 
     /// `DIR/cert.pem` and `DIR/key.pem`, generated (for 127.0.0.1, ::1, localhost and the listen host)
     /// unless both exist.
-    static func selfSignedFiles(in directory: String, host: String) throws(UsageError) -> (certificate: String, key: String) {
+    static func selfSignedFiles(in directory: String, host: String) throws(UsageError) -> (
+        certificate: String, key: String
+    ) {
         let certificate = directory + "/cert.pem"
         let key = directory + "/key.pem"
         let files = FileManager.default

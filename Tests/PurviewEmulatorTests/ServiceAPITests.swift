@@ -31,7 +31,9 @@ final class APISession: Sendable {
         #expect(response.headers["x-ms-client-request-id"] == clientRequestId, sourceLocation: sourceLocation)
         let requestId = try #require(response.headers["x-ms-request-id"], sourceLocation: sourceLocation)
         #expect(UUID(uuidString: requestId) != nil, sourceLocation: sourceLocation)
-        #expect(seenRequestIds.withLock { $0.insert(requestId).inserted }, "x-ms-request-id reused", sourceLocation: sourceLocation)
+        #expect(
+            seenRequestIds.withLock { $0.insert(requestId).inserted }, "x-ms-request-id reused",
+            sourceLocation: sourceLocation)
         #expect(response.headers["x-ms-correlation-request-id"] != nil, sourceLocation: sourceLocation)
         #expect(response.headers["Server"] == "MicrosoftPurview", sourceLocation: sourceLocation)
         if !response.body.isEmpty {
@@ -41,7 +43,10 @@ final class APISession: Sendable {
     }
 
     /// A JSON answer with status 200.
-    func ok(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil, version: Bool = true, sourceLocation: SourceLocation = #_sourceLocation)
+    func ok(
+        _ method: HTTPMethod, _ path: String, json: JSONValue? = nil, version: Bool = true,
+        sourceLocation: SourceLocation = #_sourceLocation
+    )
         async throws -> JSONValue
     {
         let response = try await call(method, path, json: json, version: version, sourceLocation: sourceLocation)
@@ -50,7 +55,8 @@ final class APISession: Sendable {
     }
 
     /// A command's 200: no body, `Content-Length: 0`, no Content-Type.
-    func command(_ path: String, json: JSONValue? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    func command(_ path: String, json: JSONValue? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws
+    {
         let response = try await call(.post, path, json: json, sourceLocation: sourceLocation)
         #expect(response.status.code == 200, "POST \(path): \(response.text)", sourceLocation: sourceLocation)
         #expect(response.headers["Content-Length"] == "0", sourceLocation: sourceLocation)
@@ -114,7 +120,8 @@ struct ServiceAPITests {
             let runB = try await rita.submit(createTermRequest("Beta"))
             try await ada.command("/workflow/workflowtasks/\(try await ada.task(of: runB))/reject-approval")
             let runC = try await rita.submit(createTermRequest("Gamma"))
-            try await ada.command("/workflow/approvals/\(try await ada.task(of: runC))/approve", json: ["comment": "seed"])
+            try await ada.command(
+                "/workflow/approvals/\(try await ada.task(of: runC))/approve", json: ["comment": "seed"])
             let runD = try await rita.submit(createTermRequest("Delta"))
             try await ada.command("/workflow/approvals/\(try await ada.task(of: runD))/reject")
             for run in [runB, runC, runD] { #expect(try await rita.runStatus(run) == "Completed") }
@@ -125,13 +132,23 @@ struct ServiceAPITests {
             let taskE = try await ada.task(of: runE)
             try await ada.command(
                 "/workflow/workflowtasks/\(taskE)/reassign",
-                json: ["reassignments": [["reassignFrom": .string(TestIds.approver.objectId), "reassignTo": .string(TestIds.admin.objectId)]]])
+                json: [
+                    "reassignments": [
+                        [
+                            "reassignFrom": .string(TestIds.approver.objectId),
+                            "reassignTo": .string(TestIds.admin.objectId),
+                        ]
+                    ]
+                ])
             try await rita.command("/workflow/workflowruns/\(runE)/cancel", json: ["comment": "not needed"])
             #expect(try await rita.runStatus(runE) == "Canceled")
 
-            let runF = try await rita.submit(["operations": [["type": "UpdateAsset", "payload": ["asset": ["name": "orders"]]]]])
+            let runF = try await rita.submit([
+                "operations": [["type": "UpdateAsset", "payload": ["asset": ["name": "orders"]]]]
+            ])
             let taskF = try await ada.task(of: runF)
-            try await ada.command("/workflow/workflowtasks/\(taskF)/change-task-status", json: ["newStatus": "Completed"])
+            try await ada.command(
+                "/workflow/workflowtasks/\(taskF)/change-task-status", json: ["newStatus": "Completed"])
             #expect(try await rita.runStatus(runF) == "Completed")
 
             let deleted = try await rita.call(.delete, "/workflow/workflows/\(newId)")
@@ -148,12 +165,16 @@ struct ServiceAPITests {
     @Test func tokensAreCheckedBeforeTheApiVersion() async throws {
         try await withEmulator { emulator in
             let now = Date().timeIntervalSince1970
-            func token(expiresIn seconds: Double, key: String = TestIds.signingKey, audience: String = "https://purview.azure.net")
+            func token(
+                expiresIn seconds: Double, key: String = TestIds.signingKey,
+                audience: String = "https://purview.azure.net"
+            )
                 throws -> String
             {
                 try signedJWT(
                     [
-                        "aud": .string(audience), "tid": .string(TestIds.tenant), "oid": .string(TestIds.requestor.objectId),
+                        "aud": .string(audience), "tid": .string(TestIds.tenant),
+                        "oid": .string(TestIds.requestor.objectId),
                         "iat": .number(now - 7200), "nbf": .number(now - 7200), "exp": .number(now + seconds),
                     ], algorithm: "HS256", signer: .hs256(key: Array(key.utf8)))
             }
@@ -197,10 +218,12 @@ struct ServiceAPITests {
             #expect(validate2022.status.code == 404)
             #expect(validate2022.errorCode == "NotFound")
             let validate2023 = try await emulator.send(
-                .post, EmulatorHarness.v2023("/workflow/workflows/\(TestIds.termWorkflowId)/validate"), token: token, json: body)
+                .post, EmulatorHarness.v2023("/workflow/workflows/\(TestIds.termWorkflowId)/validate"), token: token,
+                json: body)
             #expect(validate2023.status.code == 200)
             // GET /workflowtasks/{id} without api-version reaches the operation (404: no such task).
-            let task = try await emulator.send(.get, "/workflow/workflowtasks/\(UUID().uuidString.lowercased())", token: token)
+            let task = try await emulator.send(
+                .get, "/workflow/workflowtasks/\(UUID().uuidString.lowercased())", token: token)
             #expect(task.status.code == 404)
             #expect(task.errorCode == "Workflow.TaskNotFound")
         }
@@ -266,13 +289,15 @@ struct ServiceAPITests {
 
     static let badInputs: [BadInput] = [
         BadInput(
-            name: "malformed JSON", method: .post, path: "/workflow/userrequests", body: Array(#"{"operations":["#.utf8),
+            name: "malformed JSON", method: .post, path: "/workflow/userrequests",
+            body: Array(#"{"operations":["#.utf8),
             code: "Workflow.InvalidRequest", target: "body"),
         BadInput(
             name: "body not an object", method: .post, path: "/workflow/userrequests", body: Array("[1,2]".utf8),
             code: "Workflow.InvalidRequest", target: "body"),
         BadInput(
-            name: "missing body", method: .post, path: "/workflow/userrequests", body: nil, code: "Workflow.InvalidRequest",
+            name: "missing body", method: .post, path: "/workflow/userrequests", body: nil,
+            code: "Workflow.InvalidRequest",
             target: "body"),
         BadInput(
             name: "payload of the wrong type", method: .post, path: "/workflow/userrequests",
@@ -298,7 +323,8 @@ struct ServiceAPITests {
             name: "unknown task status", method: .post, path: "/workflow/workflowtasks/\(run)/change-task-status",
             body: Array(#"{"newStatus":"Sleeping"}"#.utf8), code: "Workflow.InvalidRequest", target: "newStatus"),
         BadInput(
-            name: "unknown run status filter", method: .get, path: "/workflow/workflowruns?runStatuses=Dreaming", body: nil,
+            name: "unknown run status filter", method: .get, path: "/workflow/workflowruns?runStatuses=Dreaming",
+            body: nil,
             code: "Workflow.InvalidParameter", target: "runStatuses"),
         BadInput(
             name: "page size not a number", method: .get, path: "/workflow/workflowtasks?maxpagesize=many", body: nil,
@@ -325,7 +351,8 @@ struct ServiceAPITests {
             let token = try await emulator.token()
             let big = Array(repeating: UInt8(ascii: " "), count: 4096)
             let tooLarge = try await emulator.send(
-                .post, EmulatorHarness.v2023("/workflow/userrequests"), token: token, headers: ["Content-Type": "application/json"],
+                .post, EmulatorHarness.v2023("/workflow/userrequests"), token: token,
+                headers: ["Content-Type": "application/json"],
                 body: big)
             #expect(tooLarge.status.code == 413)
             #expect(tooLarge.headers["Content-Type"] == "application/json")
@@ -335,7 +362,8 @@ struct ServiceAPITests {
             let unknown = try await emulator.send(.get, "/workflow/nothing-here", token: token)
             #expect(unknown.status.code == 404)
             #expect(unknown.errorCode == "NotFound")
-            let wrongMethod = try await emulator.send(.patch, EmulatorHarness.v2023("/workflow/userrequests"), token: token)
+            let wrongMethod = try await emulator.send(
+                .patch, EmulatorHarness.v2023("/workflow/userrequests"), token: token)
             #expect(wrongMethod.status.code == 405)
             #expect(wrongMethod.errorCode == "MethodNotAllowed")
             #expect(wrongMethod.headers["Allow"] == "POST")

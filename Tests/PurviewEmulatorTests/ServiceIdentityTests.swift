@@ -15,7 +15,8 @@ struct ServiceIdentityTests {
         try await withEmulator { emulator in
             let response = try await emulator.tokenRequest(
                 [
-                    ("client_id", TestIds.requestor.clientId), ("grant_type", "client_credentials"), ("client_info", "1"),
+                    ("client_id", TestIds.requestor.clientId), ("grant_type", "client_credentials"),
+                    ("client_info", "1"),
                     ("client_secret", "requestor-secret"), ("scope", Self.scope),
                 ])
             #expect(response.status.code == 200)
@@ -61,7 +62,8 @@ struct ServiceIdentityTests {
     }
 
     static let good = [
-        "client_id": TestIds.requestor.clientId, "grant_type": "client_credentials", "client_secret": "requestor-secret",
+        "client_id": TestIds.requestor.clientId, "grant_type": "client_credentials",
+        "client_secret": "requestor-secret",
         "scope": scope,
     ]
 
@@ -76,9 +78,13 @@ struct ServiceIdentityTests {
         RefusedCase(
             name: "unknown client", form: with(["client_id": "99999999-0000-4000-8000-000000000009"]), status: 400,
             error: "unauthorized_client"),
-        RefusedCase(name: "scope without /.default", form: with(["scope": "https://purview.azure.net/user_impersonation"]), status: 400, error: "invalid_scope"),
+        RefusedCase(
+            name: "scope without /.default", form: with(["scope": "https://purview.azure.net/user_impersonation"]),
+            status: 400, error: "invalid_scope"),
         RefusedCase(name: "no grant type", form: with(["grant_type": nil]), status: 400, error: "invalid_request"),
-        RefusedCase(name: "other grant type", form: with(["grant_type": "password"]), status: 400, error: "unsupported_grant_type"),
+        RefusedCase(
+            name: "other grant type", form: with(["grant_type": "password"]), status: 400,
+            error: "unsupported_grant_type"),
         RefusedCase(name: "no credential", form: with(["client_secret": nil]), status: 401, error: "invalid_client"),
         RefusedCase(
             name: "secret of a certificate-only client", form: with(["client_id": TestIds.certificateClient.clientId]),
@@ -147,7 +153,8 @@ struct ServiceIdentityTests {
             }
             let assertion =
                 flaw == .garbage
-                ? "not.a.jwt" : try signedJWT(.object(claims), algorithm: "RS256", signer: .rs256(RSAPrivateKey(pem: key)))
+                ? "not.a.jwt"
+                : try signedJWT(.object(claims), algorithm: "RS256", signer: .rs256(RSAPrivateKey(pem: key)))
             let response = try await emulator.tokenRequest([
                 ("client_id", TestIds.certificateClient.clientId), ("grant_type", "client_credentials"),
                 ("scope", Self.scope), ("client_assertion_type", EmulatorIdentity.assertionType),
@@ -173,12 +180,15 @@ struct ServiceIdentityTests {
             let url = try #require(HTTPURL(tokenEndpoint))
             #expect(url.scheme == .https)
             #expect(url.pathAndQuery.split(separator: "/").first.map(String.init) == TestIds.tenant)
-            #expect(document["authorization_endpoint"]?.stringValue == emulator.base + "/\(TestIds.tenant)/oauth2/v2.0/authorize")
+            #expect(
+                document["authorization_endpoint"]?.stringValue == emulator.base
+                    + "/\(TestIds.tenant)/oauth2/v2.0/authorize")
             #expect(document["issuer"]?.stringValue == emulator.base + "/\(TestIds.tenant)/v2.0")
             let keys = try await emulator.send(.get, "/\(TestIds.tenant)/discovery/v2.0/keys")
             #expect(try keys.json()["keys"] == [])
 
-            let unknown = try await emulator.send(.get, "/99999999-0000-4000-8000-000000000009/v2.0/.well-known/openid-configuration")
+            let unknown = try await emulator.send(
+                .get, "/99999999-0000-4000-8000-000000000009/v2.0/.well-known/openid-configuration")
             #expect(unknown.status.code == 400)
             #expect(unknown.errorCode == "invalid_tenant")
         }

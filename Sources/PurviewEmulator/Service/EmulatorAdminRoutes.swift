@@ -14,7 +14,8 @@ extension EmulatorService {
         }
         admin(router, .post, "/_emulator/clock") { service, body throws(AdminFailure) in
             guard let seconds = body?["advanceSeconds"]?.doubleValue, seconds.isFinite, seconds >= 0 else {
-                throw AdminFailure(message: "The body must be {\"advanceSeconds\": N} with N >= 0.", target: "advanceSeconds")
+                throw AdminFailure(
+                    message: "The body must be {\"advanceSeconds\": N} with N >= 0.", target: "advanceSeconds")
             }
             return .json(["now": .string(service.advanceClock(seconds: seconds).description)])
         }
@@ -60,7 +61,8 @@ extension EmulatorService {
             let started = ContinuousClock.now
             let headers: HTTPFields = ["x-ms-request-id": Self.newRequestId()]
             let response = await adminCall(request, headers: headers, handle)
-            logCall("\(method.rawValue) \(path)", request, status: response.status.code, started: started, principal: nil)
+            logCall(
+                "\(method.rawValue) \(path)", request, status: response.status.code, started: started, principal: nil)
             return response
         }
     }
@@ -71,20 +73,23 @@ extension EmulatorService {
     ) async -> ServerResponse {
         guard isAdmin(request.headers["Authorization"]) else {
             return apiError(
-                status: 401, code: "Unauthorized", message: "The admin routes need 'Authorization: Bearer <adminToken>'.",
+                status: 401, code: "Unauthorized",
+                message: "The admin routes need 'Authorization: Bearer <adminToken>'.",
                 headers: headers)
         }
         var body: JSONValue?
         if request.method == .post {
             guard let bytes = try? await request.body.collect(upTo: 1 << 20) else {
-                return apiError(status: 413, code: "PayloadTooLarge", message: "The body is too large.", headers: headers)
+                return apiError(
+                    status: 413, code: "PayloadTooLarge", message: "The body is too large.", headers: headers)
             }
             if !bytes.isEmpty {
                 do {
                     body = try JSONValue(parsing: bytes)
                 } catch {
                     return apiError(
-                        status: 400, code: "BadRequest", message: "The body is not valid JSON: \(error).", target: "body",
+                        status: 400, code: "BadRequest", message: "The body is not valid JSON: \(error).",
+                        target: "body",
                         headers: headers)
                 }
             }
@@ -92,14 +97,16 @@ extension EmulatorService {
         do throws(AdminFailure) {
             switch try handle(self, body) {
             case .json(let value):
-                return ServerResponse(status: .ok, contentType: "application/json", body: value.serialized(), headers: headers)
+                return ServerResponse(
+                    status: .ok, contentType: "application/json", body: value.serialized(), headers: headers)
             case .noContent:
                 return ServerResponse(status: .noContent, headers: headers)
             case .empty, .page:
                 return ServerResponse(status: .ok, headers: headers)
             }
         } catch {
-            return apiError(status: 400, code: "BadRequest", message: error.message, target: error.target, headers: headers)
+            return apiError(
+                status: 400, code: "BadRequest", message: error.message, target: error.target, headers: headers)
         }
     }
 

@@ -41,7 +41,8 @@ struct EmulatorIdentity: Sendable {
     static func signingKey(for config: EmulatorConfig, persistent: Bool) -> [UInt8] {
         if let key = config.tokenSigningKey { return Array(key.utf8) }
         if persistent {
-            return HMAC.sha256(key: Array(config.adminToken.utf8), data: Array("purview-emulator token key|\(config.tenantId)".utf8))
+            return HMAC.sha256(
+                key: Array(config.adminToken.utf8), data: Array("purview-emulator token key|\(config.tenantId)".utf8))
         }
         return SecureRandom.bytes(count: 32)
     }
@@ -84,7 +85,8 @@ struct EmulatorIdentity: Sendable {
     }
 
     /// Answers a token request (the form's pairs) made to `tokenEndpointURL`.
-    func issueToken(form: [(String, String)], tokenEndpointURL: String, now: Date) -> Result<JSONValue, IdentityFailure> {
+    func issueToken(form: [(String, String)], tokenEndpointURL: String, now: Date) -> Result<JSONValue, IdentityFailure>
+    {
         func field(_ name: String) -> String? {
             form.first { $0.0 == name }.map(\.1).flatMap { $0.isEmpty ? nil : $0 }
         }
@@ -101,7 +103,8 @@ struct EmulatorIdentity: Sendable {
             return .failure(
                 IdentityFailure(
                     status: 400, error: "invalid_scope", code: 1_002_012,
-                    description: "The provided value for scope \(scope) is not valid. Client credential flows must have a "
+                    description:
+                        "The provided value for scope \(scope) is not valid. Client credential flows must have a "
                         + "scope value with /.default suffixed to the resource identifier (application ID URI)."))
         }
         guard let principal = principals.first(where: { $0.clientId == clientId.lowercased() }) else {
@@ -134,7 +137,8 @@ struct EmulatorIdentity: Sendable {
         } else {
             return .failure(
                 .invalidClient(
-                    7_000_218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."))
+                    7_000_218,
+                    "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."))
         }
         let resource = String(resourceScope.dropLast("/.default".count))
         let issued = now.timeIntervalSince1970.rounded(.down)
@@ -151,7 +155,8 @@ struct EmulatorIdentity: Sendable {
             let token = try? JWT.sign(
                 headerJSON: header.serialized(), claimsJSON: claims.serialized(), using: .hs256(key: signingKey))
         else {
-            return .failure(IdentityFailure(status: 500, error: "server_error", code: 90_000, description: "signing failed"))
+            return .failure(
+                IdentityFailure(status: 500, error: "server_error", code: 90_000, description: "signing failed"))
         }
         var reply: JSONObject = [
             "token_type": "Bearer", "expires_in": .number(Double(lifetimeSeconds)),
@@ -177,7 +182,8 @@ struct EmulatorIdentity: Sendable {
         guard jwt.verifySignature(using: verifier) else {
             return .invalidClient(700_027, "Client assertion failed signature validation.")
         }
-        let audiences = claims["aud"]?.arrayValue?.compactMap(\.stringValue) ?? [claims["aud"]?.stringValue].compactMap { $0 }
+        let audiences =
+            claims["aud"]?.arrayValue?.compactMap(\.stringValue) ?? [claims["aud"]?.stringValue].compactMap { $0 }
         let wanted = audience.lowercased()
         guard audiences.contains(where: { $0.lowercased() == wanted || $0.lowercased() == wanted + "/" }) else {
             return .invalidClient(
@@ -201,7 +207,9 @@ struct EmulatorIdentity: Sendable {
     /// Checks `Authorization: Bearer <token>`: our signature, not expired, this tenant, Purview's audience.
     /// Returns the caller's object id, or why the token is refused.
     func authenticate(_ authorization: String?, now: Date) -> Result<String, AuthenticationFailure> {
-        guard let authorization else { return .failure(AuthenticationFailure("The request has no Authorization header.")) }
+        guard let authorization else {
+            return .failure(AuthenticationFailure("The request has no Authorization header."))
+        }
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             return .failure(AuthenticationFailure("The Authorization header must hold a bearer token."))
@@ -263,7 +271,8 @@ struct IdentityFailure: Error, Sendable {
     func json(traceId: String, now: Date) -> JSONValue {
         [
             "error": .string(error), "error_description": .string("AADSTS\(code): \(description)"),
-            "error_codes": [.number(Double(code))], "timestamp": .string(PurviewTimestamp(now).formatted(fractionDigits: 0)),
+            "error_codes": [.number(Double(code))],
+            "timestamp": .string(PurviewTimestamp(now).formatted(fractionDigits: 0)),
             "trace_id": .string(traceId), "correlation_id": .string(traceId),
         ]
     }

@@ -156,12 +156,14 @@ public final class EmulatorPurviewAPI: PurviewWorkflowAPI {
         guard isUUID(id) else { throw .invalidParameter(name, "The \(name) '\(id)' is not a valid UUID.") }
     }
 
-    private func encode(_ payload: some Encodable, options: PurviewCallOptions) throws(PurviewClientError) -> JSONValue {
+    private func encode(_ payload: some Encodable, options: PurviewCallOptions) throws(PurviewClientError) -> JSONValue
+    {
         do {
             return try JSONValueEncoder().encodeToJSONValue(payload)
         } catch {
             throw PurviewClientError(
-                kind: .decoding, status: nil, code: "encoding_failed", message: "could not encode the request: \(error)",
+                kind: .decoding, status: nil, code: "encoding_failed",
+                message: "could not encode the request: \(error)",
                 clientRequestId: options.clientRequestId ?? "")
         }
     }
@@ -171,12 +173,14 @@ public final class EmulatorPurviewAPI: PurviewWorkflowAPI {
         _ method: String, _ template: String, path: String, options: PurviewCallOptions,
         _ perform: @escaping @Sendable (inout EmulatorEngine) throws(EmulatorError) -> Void
     ) async throws(PurviewClientError) -> PurviewResponse<Void> {
-        let (_, response) = try await raw(method, template, path: path, options: options) { engine throws(EmulatorError) in
+        let (_, response) = try await raw(method, template, path: path, options: options) {
+            engine throws(EmulatorError) in
             try perform(&engine)
             return .null
         }
         return PurviewResponse(
-            value: (), status: 200, clientRequestId: response.clientRequestId, serviceRequestId: response.serviceRequestId)
+            value: (), status: 200, clientRequestId: response.clientRequestId,
+            serviceRequestId: response.serviceRequestId)
     }
 
     private func call<Value: Decodable & Sendable>(
@@ -231,7 +235,8 @@ public final class EmulatorPurviewAPI: PurviewWorkflowAPI {
         if fault.drop {
             throw PurviewClientError(
                 kind: .ambiguous, status: nil, code: "connection_closed",
-                message: "the emulator dropped the connection (fault \(fault.match))", clientRequestId: ids.clientRequestId)
+                message: "the emulator dropped the connection (fault \(fault.match))",
+                clientRequestId: ids.clientRequestId)
         }
         guard let status = fault.status else { return }
         let code = EmulatorService.errorCode(for: status)
@@ -257,13 +262,15 @@ public final class EmulatorPurviewAPI: PurviewWorkflowAPI {
 
     private func pages<Element: Decodable & Sendable>(
         _ path: String, _ query: [(String, String)], options: PurviewCallOptions,
-        _ list: @escaping @Sendable (inout EmulatorEngine, [(name: String, value: String)]) throws(EmulatorError)
+        _ list:
+            @escaping @Sendable (inout EmulatorEngine, [(name: String, value: String)]) throws(EmulatorError)
             -> EmulatorPage
     ) -> PurviewPages<Element> {
         let base = Self.pageBase + path
         let first = HTTPURL(base + "?" + String(decoding: FormEncoding.encode(query), as: UTF8.self))!
         return PurviewPages(first: first) { [self] url async throws(PurviewClientError) -> Page<Element> in
-            let queryText = url.pathAndQuery.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+            let queryText =
+                url.pathAndQuery.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
             let items = FormEncoding.decode(queryText).map { (name: $0.0, value: $0.1) }
             let (json, ids) = try await raw("GET", path, path: path, options: options) { engine throws(EmulatorError) in
                 let page = try list(&engine, items)
@@ -271,7 +278,8 @@ public final class EmulatorPurviewAPI: PurviewWorkflowAPI {
                 if let token = page.continuationToken {
                     var next = items.filter { $0.name != "continuationToken" }.map { ($0.name, $0.value) }
                     next.append(("continuationToken", token))
-                    object["nextLink"] = .string(base + "?" + String(decoding: FormEncoding.encode(next), as: UTF8.self))
+                    object["nextLink"] = .string(
+                        base + "?" + String(decoding: FormEncoding.encode(next), as: UTF8.self))
                 }
                 return .object(object)
             }

@@ -70,13 +70,16 @@ extension APIOperation {
         APIOperation(
             method: .post, pattern: "/workflows/{workflowId}/validate", versions: [APIVersion.v2023], body: .required
         ) { engine, call throws(EmulatorError) in
-            .json(try engine.validateWorkflow(id: call.parameters["workflowId"]!, body: call.body!, caller: call.principal))
+            .json(
+                try engine.validateWorkflow(
+                    id: call.parameters["workflowId"]!, body: call.body!, caller: call.principal))
         },
         APIOperation(method: .post, pattern: "/userrequests", body: .required) { engine, call throws(EmulatorError) in
             .json(try engine.submitUserRequest(body: call.body!, caller: call.principal))
         },
         APIOperation(method: .get, pattern: "/workflowruns") { engine, call throws(EmulatorError) in
-            .page(try engine.listWorkflowRuns(WorkflowRunListQuery(queryItems: call.queryItems), caller: call.principal))
+            .page(
+                try engine.listWorkflowRuns(WorkflowRunListQuery(queryItems: call.queryItems), caller: call.principal))
         },
         APIOperation(method: .get, pattern: "/workflowruns/{workflowRunId}") { engine, call throws(EmulatorError) in
             .json(try engine.getWorkflowRun(id: call.parameters["workflowRunId"]!, caller: call.principal))
@@ -88,7 +91,8 @@ extension APIOperation {
         },
         APIOperation(method: .get, pattern: "/workflowtasks") { engine, call throws(EmulatorError) in
             .page(
-                try engine.listWorkflowTasks(WorkflowTaskListQuery(queryItems: call.queryItems), caller: call.principal))
+                try engine.listWorkflowTasks(WorkflowTaskListQuery(queryItems: call.queryItems), caller: call.principal)
+            )
         },
         APIOperation(method: .get, pattern: "/workflowtasks/{taskId}", versionOptional: true) {
             engine, call throws(EmulatorError) in
@@ -231,7 +235,8 @@ extension EmulatorService {
                     status: error.status.code, code: Self.errorCode(for: error.status.code), message: error.message,
                     headers: headers)
             } catch {
-                return apiError(status: 400, code: "BadRequest", message: "The request body could not be read.", headers: headers)
+                return apiError(
+                    status: 400, code: "BadRequest", message: "The request body could not be read.", headers: headers)
             }
             if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
                 guard operation.body == .optional else {
@@ -249,7 +254,8 @@ extension EmulatorService {
                 }
                 if body?.objectValue == nil {
                     return apiError(
-                        status: 400, code: "Workflow.InvalidRequest", message: "The request body must be a JSON object.",
+                        status: 400, code: "Workflow.InvalidRequest",
+                        message: "The request body must be a JSON object.",
                         target: "body", headers: headers)
                 }
             }
@@ -267,7 +273,8 @@ extension EmulatorService {
             return response
         }
         if operation.pattern == "/userrequests", case .json(let answer) = outcome, let body {
-            recordSubmission(answer, body: body, principal: principal, clientRequestId: request.headers["x-ms-client-request-id"])
+            recordSubmission(
+                answer, body: body, principal: principal, clientRequestId: request.headers["x-ms-client-request-id"])
         }
         return render(outcome, request: request, queryItems: queryItems, headers: headers, scheme: scheme)
     }
@@ -287,13 +294,15 @@ extension EmulatorService {
     ) -> ServerResponse {
         switch outcome {
         case .json(let value):
-            return ServerResponse(status: .ok, contentType: "application/json", body: value.serialized(), headers: headers)
+            return ServerResponse(
+                status: .ok, contentType: "application/json", body: value.serialized(), headers: headers)
         case .page(let page):
             var object: JSONObject = ["value": .array(page.value)]
             if let token = page.continuationToken {
                 var query = queryItems.filter { $0.name != "continuationToken" }.map { ($0.name, $0.value) }
                 query.append(("continuationToken", token))
-                let link = baseURL(of: request, scheme: scheme) + request.path + "?"
+                let link =
+                    baseURL(of: request, scheme: scheme) + request.path + "?"
                     + String(decoding: FormEncoding.encode(query), as: UTF8.self)
                 object["nextLink"] = .string(link)
             }
@@ -315,7 +324,8 @@ extension EmulatorService {
         if let clientRequestId = request.headers["x-ms-client-request-id"] {
             headers.append("x-ms-client-request-id", clientRequestId)
         }
-        headers.append("x-ms-correlation-request-id", request.headers["x-ms-correlation-request-id"] ?? Self.newRequestId())
+        headers.append(
+            "x-ms-correlation-request-id", request.headers["x-ms-correlation-request-id"] ?? Self.newRequestId())
         if scheme == "https" { headers.append("Strict-Transport-Security", "max-age=31536000; includeSubDomains") }
         return headers
     }
@@ -402,7 +412,9 @@ extension EmulatorService {
     /// fails it at once: the connection closes with no complete response (the client sees the
     /// connection end mid-response, as when a proxy or the service dies).
     static func droppedConnection() -> ServerResponse {
-        ServerResponse(status: .ok, headers: ["Content-Type": "application/json"], body: .stream { _ in throw DroppedConnection() })
+        ServerResponse(
+            status: .ok, headers: ["Content-Type": "application/json"], body: .stream { _ in throw DroppedConnection() }
+        )
     }
 
     private struct DroppedConnection: Error {}
@@ -452,7 +464,9 @@ extension EmulatorService {
                 result = identity.issueToken(form: form, tokenEndpointURL: endpoint, now: Date())
             } else {
                 result = .failure(
-                    IdentityFailure(status: 400, error: "invalid_request", code: 90_014, description: "The request body is too large."))
+                    IdentityFailure(
+                        status: 400, error: "invalid_request", code: 90_014,
+                        description: "The request body is too large."))
             }
             response = identityResponse(result, request: request)
             if let fault, fault.processFirst, let answer = tokenFaultAnswer(fault, request: request) {
@@ -501,7 +515,9 @@ extension EmulatorService {
 
     // MARK: - Logging
 
-    func logCall(_ operation: String, _ request: ServerRequest, status: Int, started: ContinuousClock.Instant, principal: String?) {
+    func logCall(
+        _ operation: String, _ request: ServerRequest, status: Int, started: ContinuousClock.Instant, principal: String?
+    ) {
         guard logger.isEnabled(.info) else { return }
         let elapsed = started.duration(to: .now)
         var metadata: [String: LogValue] = [:]

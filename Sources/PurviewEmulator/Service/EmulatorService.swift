@@ -109,7 +109,8 @@ public final class EmulatorService: Sendable {
             do {
                 _ = try engine.createOrReplaceWorkflow(id: id, body: workflow, caller: config.workflowAuthor)
             } catch {
-                logger.warning("configured workflow refused", metadata: ["workflow.id": .string(id), "error": "\(error)"])
+                logger.warning(
+                    "configured workflow refused", metadata: ["workflow.id": .string(id), "error": "\(error)"])
             }
         }
         return engine
@@ -119,15 +120,17 @@ public final class EmulatorService: Sendable {
 
     /// Runs `body` on the engine under its lock; a change of state schedules a write of the state file.
     func engineCall<R>(_ body: (inout EmulatorEngine) throws(EmulatorError) -> R) throws(EmulatorError) -> R {
+        let persistent = store != nil
         let (result, changed) = engine.withLock { engine -> (Result<R, EmulatorError>, Bool) in
-            let before = engine.state
+            // Only with a state file: holding the old state makes every change copy what it touches.
+            let before = persistent ? engine.state : nil
             let result: Result<R, EmulatorError>
             do throws(EmulatorError) {
                 result = .success(try body(&engine))
             } catch {
                 result = .failure(error)
             }
-            return (result, store != nil && engine.state != before)
+            return (result, before.map { $0 != engine.state } ?? false)
         }
         if changed { markDirty() }
         return try result.get()
@@ -253,9 +256,11 @@ public final class EmulatorService: Sendable {
     /// last time. Safe to call more than once.
     public func shutdown() async {
         let (server, ticker, first) = runtime.withLock { runtime in
+            // Dropping the server also breaks the cycle through its routes, which hold the service.
             defer {
                 runtime.stopped = true
                 runtime.ticker = nil
+                runtime.server = nil
             }
             return (runtime.server, runtime.ticker, !runtime.stopped)
         }

@@ -15,6 +15,8 @@ final class EmulatorStateStore: Sendable {
         let found = Mutex<String?>(nil)
         do {
             executor = try SQLiteExecutor(path: path) { connection in
+                // Another process (or a test's reader) may hold the file for a moment.
+                connection.setBusyTimeout(.seconds(5))
                 try connection.execute(
                     unsafeSQL: """
                         CREATE TABLE IF NOT EXISTS emulator_state (

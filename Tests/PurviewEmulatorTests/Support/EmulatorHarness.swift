@@ -84,7 +84,9 @@ func serviceTestConfig(
                             "approvalType": "PendingOnAny", "title": "Approve the term",
                             "assignedTo": [.string(TestIds.approver.email)],
                             "reminderSettings": ["interval": "1 day"],
-                            "expirySettings": ["expireAfter": "3 days", "notifyOnExpiration": [.string(TestIds.admin.email)]],
+                            "expirySettings": [
+                                "expireAfter": "3 days", "notifyOnExpiration": [.string(TestIds.admin.email)],
+                            ],
                         ]
                     ],
                 ],
@@ -98,7 +100,8 @@ func serviceTestConfig(
                                 "type": "EmailNotification", "runAfter": [:],
                                 "inputs": [
                                     "parameters": [
-                                        "emailSubject": "Rejected", "emailMessage": "@{runInput()['term']['name']} was rejected",
+                                        "emailSubject": "Rejected",
+                                        "emailMessage": "@{runInput()['term']['name']} was rejected",
                                         "emailRecipients": [.string(TestIds.requestor.email)],
                                     ]
                                 ],
@@ -116,7 +119,11 @@ func serviceTestConfig(
             "actions": [
                 "Check": [
                     "type": "Task", "runAfter": [:],
-                    "inputs": ["parameters": ["taskBody": "Check the asset", "assignedTo": [.string(TestIds.approver.objectId)]]],
+                    "inputs": [
+                        "parameters": [
+                            "taskBody": "Check the asset", "assignedTo": [.string(TestIds.approver.objectId)],
+                        ]
+                    ],
                 ]
             ]
         ],
@@ -139,7 +146,9 @@ func createTermRequest(_ name: String, comment: String? = nil) -> JSONValue {
         "operations": [
             [
                 "type": "CreateTerm",
-                "payload": ["glossaryTerm": ["name": .string(name), "anchor": ["glossaryGuid": .string(TestIds.glossaryGuid)]]],
+                "payload": [
+                    "glossaryTerm": ["name": .string(name), "anchor": ["glossaryGuid": .string(TestIds.glossaryGuid)]]
+                ],
             ]
         ]
     ]
@@ -174,7 +183,8 @@ final class EmulatorHarness: Sendable {
             tls
             ? try TLSContext(
                 server: TLSServerConfiguration(
-                    certificateChain: .string(TestKeys.tls.certificatePEM), privateKey: .string(TestKeys.tls.privateKeyPEM)))
+                    certificateChain: .string(TestKeys.tls.certificatePEM),
+                    privateKey: .string(TestKeys.tls.privateKeyPEM)))
             : nil
         let port = try service.start(listen: "127.0.0.1", port: 0, tls: context)
         base = (tls ? "https" : "http") + "://127.0.0.1:\(port)"
@@ -182,7 +192,8 @@ final class EmulatorHarness: Sendable {
             configuration: HTTPClientConfiguration(
                 connectTimeout: .seconds(5), requestTimeout: .seconds(10),
                 tls: TLSClientConfiguration(
-                    trustStore: TLSTrustStore(usesSystemDefaultPaths: false, additionalRootsPEM: [TestKeys.tls.certificatePEM]))))
+                    trustStore: TLSTrustStore(
+                        usesSystemDefaultPaths: false, additionalRootsPEM: [TestKeys.tls.certificatePEM]))))
     }
 
     func stop() async {
@@ -207,7 +218,8 @@ final class EmulatorHarness: Sendable {
     }
 
     /// `POST /{tenant}/oauth2/v2.0/token` with the form `fields`.
-    func tokenRequest(_ fields: [(String, String)], tenant: String = TestIds.tenant) async throws -> HTTPClientResponse {
+    func tokenRequest(_ fields: [(String, String)], tenant: String = TestIds.tenant) async throws -> HTTPClientResponse
+    {
         try await send(
             .post, "/\(tenant)/oauth2/v2.0/token", headers: ["Content-Type": "application/x-www-form-urlencoded"],
             body: FormEncoding.encode(fields))
@@ -219,7 +231,9 @@ final class EmulatorHarness: Sendable {
             ("client_id", principal.clientId), ("grant_type", "client_credentials"),
             ("client_secret", principal.secret ?? ""), ("scope", "https://purview.azure.net/.default"),
         ])
-        #expect(response.status.code == 200, "token for \(principal.clientId): \(String(decoding: response.body, as: UTF8.self))")
+        #expect(
+            response.status.code == 200,
+            "token for \(principal.clientId): \(String(decoding: response.body, as: UTF8.self))")
         return try #require(try response.json()["access_token"]?.stringValue)
     }
 
@@ -269,5 +283,7 @@ func temporaryDirectory() throws -> String {
 
 /// A signed JWT from claims, for hand-made assertions and tokens.
 func signedJWT(_ claims: JSONValue, algorithm: String, signer: JWTSigner) throws -> String {
-    try JWT.sign(headerJSON: JSONValue.object(["alg": .string(algorithm), "typ": "JWT"]).serialized(), claimsJSON: claims.serialized(), using: signer)
+    try JWT.sign(
+        headerJSON: JSONValue.object(["alg": .string(algorithm), "typ": "JWT"]).serialized(),
+        claimsJSON: claims.serialized(), using: signer)
 }
