@@ -35,7 +35,8 @@ struct ServiceRegressionIdentityTests {
 
     @Test func instanceDiscoveryPointsAtTheTenantsOpenIDConfiguration() async throws {
         try await withEmulator { emulator in
-            let authorize = emulator.base + "/" + TestIds.tenant + "/oauth2/v2.0/authorize"
+            // As MSAL asks: the authority's host without its port.
+            let authorize = "https://127.0.0.1/" + TestIds.tenant + "/oauth2/v2.0/authorize"
             let query = String(
                 decoding: FormEncoding.encode([("api-version", "1.1"), ("authorization_endpoint", authorize)]),
                 as: UTF8.self)
@@ -44,7 +45,7 @@ struct ServiceRegressionIdentityTests {
             #expect(response.headers["Content-Type"] == "application/json; charset=utf-8")
             let answer = try response.json()
             #expect(Set(answer.objectValue?.keys ?? []) == ["tenant_discovery_endpoint", "api-version", "metadata"])
-            let host = JSONValue.string(String(emulator.base.dropFirst("https://".count)))
+            let host: JSONValue = "127.0.0.1"
             #expect(answer["metadata"] == [["preferred_network": host, "preferred_cache": host, "aliases": [host]]])
             let discovery = try #require(answer["tenant_discovery_endpoint"]?.stringValue)
             #expect(discovery == emulator.base + "/" + TestIds.tenant + "/v2.0/.well-known/openid-configuration")

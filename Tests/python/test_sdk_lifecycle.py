@@ -561,3 +561,32 @@ def test_2022_api_version_client(emulator, clients, scenario):
         # Validation arrived with 2023-10-01-preview; the older version has no such operation.
         with pytest.raises(ResourceNotFoundError):
             older.workflow.validate(scenario.workflow_id, scenario.definition)
+
+
+# MARK: - Identity
+
+
+def test_msal_with_instance_discovery_pointed_at_the_emulator(emulator, monkeypatch):
+    """MSAL (under azure-identity) validates an unknown authority through instance discovery unless
+    told not to; given the emulator's discovery endpoint it goes the whole way: discovery, the
+    tenant's OpenID document, then the token, which the API accepts."""
+    import msal
+
+    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's `verify`, so the CA goes
+    # there, as docs/PURVIEW.md's environment recipe does.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", emulator.ca_file)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    requester = emulator.principals["requester"]
+    application = msal.ConfidentialClientApplication(
+        requester["clientId"],
+        client_credential=requester["clientSecret"],
+        authority=f"{emulator.url}/{emulator.tenant_id}",
+        instance_discovery=f"{emulator.url}/common/discovery/instance",
+        verify=emulator.ca_file,
+    )
+    result = application.acquire_token_for_client(scopes=["https://purview.azure.net/.default"])
+    assert "access_token" in result, result
+    with client_with(emulator, StaticTokenCredential(result["access_token"])) as client:
+        assert isinstance(list(client.workflows.list()), list)
+    stats = emulator.admin("GET", "/_emulator/stats")["calls"]
+    assert stats.get("POST /token", 0) >= 1
