@@ -34,8 +34,14 @@ def launch_emulator(tmp_path_factory) -> Callable[[dict[str, Any], str], Running
         return emulator
 
     yield launch
+    unclean = []
     for emulator in started:
-        emulator.stop()
+        already_stopped = emulator.process.poll() is not None
+        code = emulator.stop()
+        if code != 0 and not already_stopped:
+            unclean.append(f"{emulator.url} exited with {code} after SIGTERM:\n{emulator.log_tail()}")
+    # The emulator exits 0 after SIGTERM (docs/EMULATOR.md).
+    assert not unclean, "\n".join(unclean)
 
 
 REPLAY_SUMMARY: list[str] = []

@@ -794,8 +794,11 @@ def test_recording_replays(name, launch_emulator, replay_summary):
     emulator = launch_emulator(emulator_config(), "replay")
     replayer = Replayer(emulator, name)
     problems: list[str] = []
-    for entry in entries:
-        problems += replayer.replay(entry)
+    try:
+        for entry in entries:
+            problems += replayer.replay(entry)
+    finally:
+        exit_code = emulator.stop()
     counts = collections.Counter(entry.operation for entry in entries)
     operations = ", ".join(f"{operation} x{n}" if n > 1 else operation for operation, n in counts.items())
     replay_summary.append(
@@ -806,4 +809,5 @@ def test_recording_replays(name, launch_emulator, replay_summary):
         + (f"; {len(problems)} MISMATCHES" if problems else "")
     )
     assert not problems, "\n".join(problems)
+    assert exit_code == 0, f"the emulator exited with {exit_code} after SIGTERM:\n{emulator.log_tail()}"
     assert replayer.keys_compared > 0 or all(entry.response_body is None for entry in entries)
