@@ -25,30 +25,70 @@ public struct ForwarderConfiguration: Sendable {
 }
 
 /// Wakes whoever waits for a request to settle (the API's wait budget) when the forwarder moved it.
+///
+/// A caller announces its interest with `expect` before the forwarder can start, so a send that
+/// settles before `wait` is reached is remembered rather than missed.
 public final class RequestSettleNotifier: Sendable {
-    private let waiters = Mutex<[String: [CheckedContinuation<Void, Never>]]>([:])
+    private enum Entry {
+        case waiting([CheckedContinuation<Void, Never>])
+        case settled
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
 
     public init() {}
 
-    /// Waits until `settled(id)` is called or `timeout` passes (whichever first).
+    /// Starts remembering whether `id` settles; call before waking the forwarder.
+    public func expect(_ id: String) {
+        entries.withLock { $0[id] = .waiting([]) }
+    }
+
+    /// Stops remembering `id` (the request was not created after all).
+    public func forget(_ id: String) {
+        entries.withLock { _ = $0.removeValue(forKey: id) }
+    }
+
+    /// Waits until `settled(id)` was or is called, or `timeout` passes; forgets `id` afterwards.
     public func wait(for id: String, timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in
-                    self.waiters.withLock { $0[id, default: []].append(continuation) }
+                    let resumeNow = self.entries.withLock { entries -> Bool in
+                        switch entries[id] {
+                        case .settled?:
+                            return true
+                        case .waiting(let waiting)?:
+                            entries[id] = .waiting(waiting + [continuation])
+                            return false
+                        case nil:
+                            entries[id] = .waiting([continuation])
+                            return false
+                        }
+                    }
+                    if resumeNow { continuation.resume() }
                 }
             }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
-            // Resume the continuation if the timeout won; harmless if it already resumed.
-            self.settled(id)
+            // Whichever finished first, release the other and forget the id.
+            let pending = entries.withLock { entries -> [CheckedContinuation<Void, Never>] in
+                defer { entries[id] = nil }
+                if case .waiting(let waiting)? = entries[id] { return waiting }
+                return []
+            }
+            for continuation in pending { continuation.resume() }
             await group.waitForAll()
         }
     }
 
+    /// The forwarder finished with `id` (whatever the outcome).
     public func settled(_ id: String) {
-        let resumed = waiters.withLock { $0.removeValue(forKey: id) } ?? []
+        let resumed = entries.withLock { entries -> [CheckedContinuation<Void, Never>] in
+            guard case .waiting(let waiting)? = entries[id] else { return [] }
+            entries[id] = .settled
+            return waiting
+        }
         for continuation in resumed { continuation.resume() }
     }
 }
@@ -140,12 +180,15 @@ public final class Forwarder: Sendable {
     func forward(_ claimed: GatewayRequest) async {
         var request = claimed
         let log = logger.with(["request.id": .string(request.id), "request.kind": .string(request.kind.rawValue)])
+        var keepLease = false
         defer {
             notifier.settled(claimed.id)
-            let id = claimed.id
-            let owner = configuration.owner
-            let store = store
-            Task { try? await store.release(id: id, owner: owner) }
+            if !keepLease {
+                let id = claimed.id
+                let owner = configuration.owner
+                let store = store
+                Task { try? await store.release(id: id, owner: owner) }
+            }
         }
         if now().timeIntervalSince(request.createdAt) > configuration.giveUpAfter.seconds {
             _ = await transition(&request, .gaveUp(RequestError(code: "forwarding_expired", message: "Purview could not be reached for \(Int(configuration.giveUpAfter.seconds / 3600)) hours")), log: log)
@@ -160,22 +203,26 @@ public final class Forwarder: Sendable {
             let response = try await purview.submitUserRequest(payload, options: options)
             await transition(&request, .accepted(purviewRequestId: response.value.requestId, runIds: response.value.allWorkflowRunIds), log: log)
         } catch {
-            await handleFailure(error, request: &request, log: log)
+            keepLease = await !handleFailure(error, request: &request, log: log)
         }
     }
 
-    private func handleFailure(_ error: PurviewClientError, request: inout GatewayRequest, log: Logger) async {
+    /// Records what a failed send means; false when the request stays `submitting` for a later
+    /// reconciliation (its lease then expires on its own, which paces the retries).
+    private func handleFailure(_ error: PurviewClientError, request: inout GatewayRequest, log: Logger) async -> Bool {
         let requestError = RequestError(code: error.code, message: error.message, httpStatus: error.status, purviewRequestId: error.serviceRequestId)
         if error.certainlyNotProcessed {
             let delay = error.retryAfter.map { min($0, configuration.maxBackoff) } ?? backoff(attempts: request.attempts)
             log.warning("Purview did not take the request; will retry", metadata: ["error": .string(error.description), "retry_in_s": .double(delay.seconds)])
             await transition(&request, .deferred(retryAt: now().addingTimeInterval(delay.seconds), reason: requestError), log: log)
+            return true
         } else if error.kind == .service, let status = error.status, (400..<500).contains(status) {
             log.notice("Purview refused the request", metadata: ["error": .string(error.description)])
             await transition(&request, .refused(requestError), log: log)
+            return true
         } else {
             log.warning("send outcome unknown; reconciling", metadata: ["error": .string(error.description)])
-            await reconcile(&request, reason: requestError, log: log)
+            return await reconcile(&request, reason: requestError, log: log)
         }
     }
 
@@ -203,17 +250,20 @@ public final class Forwarder: Sendable {
             var copy = request
             let log = logger.with("request.id", .string(request.id))
             log.warning("found a send interrupted by a crash; reconciling")
-            await reconcile(&copy, reason: RequestError(code: "interrupted", message: "the gateway stopped while sending this request"), log: log)
-            try? await store.release(id: request.id, owner: configuration.owner)
+            let settled = await reconcile(&copy, reason: RequestError(code: "interrupted", message: "the gateway stopped while sending this request"), log: log)
+            if settled { try? await store.release(id: request.id, owner: configuration.owner) }
         }
     }
 
     /// Looks for the runs an ambiguous send may have started: the gateway's own recent runs with the same
     /// operation type and payload, started after the send began. Found → recorded; not found → `unknown`.
-    func reconcile(_ request: inout GatewayRequest, reason: RequestError, log: Logger) async {
+    /// When Purview cannot be asked right now, nothing is decided and false is returned: the request stays
+    /// `submitting` until its lease expires and the next reconciliation.
+    @discardableResult
+    func reconcile(_ request: inout GatewayRequest, reason: RequestError, log: Logger) async -> Bool {
         guard let since = request.submittingSince, let operation = request.operations.first else {
             await transition(&request, .outcomeUnknown(reason), log: log)
-            return
+            return true
         }
         var query = WorkflowRunQuery()
         query.viewMode = "mine"
@@ -238,8 +288,13 @@ public final class Forwarder: Sendable {
                 log.info("reconciled an ambiguous send", metadata: ["runs": .int(matches.count)])
                 await transition(&request, .accepted(purviewRequestId: matches.first?.userRequestId, runIds: matches.map(\.id)), log: log)
             }
+            return true
+        } catch where error.certainlyNotProcessed {
+            log.warning("cannot reconcile now; will try again", metadata: ["error": .string(error.description)])
+            return false
         } catch {
             await transition(&request, .outcomeUnknown(RequestError(code: "outcome_unknown", message: "\(reason.message); reconciliation failed: \(error.message)")), log: log)
+            return true
         }
     }
 

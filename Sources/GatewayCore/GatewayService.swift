@@ -64,14 +64,19 @@ public final class GatewayService: Sendable {
         let acceptedAt = Self.milliseconds(now())
         var request = GatewayRequest(id: UUID().uuidString.lowercased(), clientName: clientName, validated: validated, idempotencyKey: idempotencyKey, now: acceptedAt)
         request.bodyDigest = Hex.encode(SHA256.hash(JSONValue.object(["kind": .string(kind.rawValue), "body": body]).canonicalBytes))
+        // Interest is registered before the request is visible to any forwarder, so a send that settles
+        // at once is still noticed.
+        if wait > .zero { notifier.expect(request.id) }
         let outcome: InsertOutcome
         do {
             outcome = try await store.insert(request, idempotencyWindow: idempotencyWindow, now: acceptedAt)
         } catch {
+            notifier.forget(request.id)
             throw .store("\(error)")
         }
         switch outcome {
         case .existing(let existing):
+            notifier.forget(request.id)
             guard existing.bodyDigest == request.bodyDigest else { throw .idempotencyKeyReused(existingId: existing.id) }
             return .replayed(existing)
         case .inserted(let stored):

@@ -69,6 +69,11 @@ public struct GatewaySettings: Sendable {
     public var purview: PurviewTarget = .embeddedEmulator
     /// `GATEWAY_WAIT_BUDGET_SECONDS`: how long a submission waits for forwarding by default.
     public var defaultWait: Duration = .seconds(5)
+    /// `GATEWAY_FORWARD_LEASE_SECONDS`: how long a send is reserved for one replica; a request left
+    /// `submitting` longer than this by a replica that died is reconciled by another (or after restart).
+    public var forwardLease: Duration = .seconds(120)
+    /// `GATEWAY_POLL_INTERVAL_SECONDS`: how often a non-terminal request's runs are refreshed.
+    public var pollInterval: Duration = .seconds(15)
 
     public init() {}
 
@@ -89,6 +94,8 @@ public struct GatewaySettings: Sendable {
         ("GATEWAY_TLS_CERT", "PEM certificate chain to serve https (with GATEWAY_TLS_KEY)"),
         ("GATEWAY_TLS_KEY", "PEM private key of GATEWAY_TLS_CERT"),
         ("GATEWAY_WAIT_BUDGET_SECONDS", "default wait for forwarding before answering 202 (default 5, max 30)"),
+        ("GATEWAY_FORWARD_LEASE_SECONDS", "how long a send is reserved before another replica may reconcile it (default 120)"),
+        ("GATEWAY_POLL_INTERVAL_SECONDS", "how often unfinished requests are refreshed from Purview (default 15)"),
         ("LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info)"),
         ("SSL_CERT_FILE", "extra CA bundle to trust (private CAs, TLS-inspecting proxies)"),
         ("HTTPS_PROXY / NO_PROXY", "proxy for outbound https, and hosts that bypass it"),
@@ -128,6 +135,18 @@ public struct GatewaySettings: Sendable {
                 throw SettingsError(name, "expected seconds from 0 to 30, got '\(text)'")
             }
             settings.defaultWait = .milliseconds(Int64(seconds * 1000))
+        }
+        if let (text, name) = value("GATEWAY_FORWARD_LEASE_SECONDS") {
+            guard let seconds = Int(text), (1...3600).contains(seconds) else {
+                throw SettingsError(name, "expected whole seconds from 1 to 3600, got '\(text)'")
+            }
+            settings.forwardLease = .seconds(seconds)
+        }
+        if let (text, name) = value("GATEWAY_POLL_INTERVAL_SECONDS") {
+            guard let seconds = Double(text), seconds >= 0.1, seconds <= 3600 else {
+                throw SettingsError(name, "expected seconds from 0.1 to 3600, got '\(text)'")
+            }
+            settings.pollInterval = .milliseconds(Int64(seconds * 1000))
         }
         if let (text, name) = value("PURVIEW_ENDPOINT", flag: "purview-endpoint") {
             guard let endpoint = HTTPURL(text) else { throw SettingsError(name, "expected an https URL such as https://acct.purview.azure.com, got '\(text)'") }

@@ -45,6 +45,9 @@ public final class HTTPServer: Sendable {
 
     /// Binds the listeners and starts the loops. Throws if the address cannot be bound.
     public func start() throws {
+        // A client that goes away while its response is written must cost one connection, not the
+        // process: SIGPIPE's default action is to terminate.
+        signal(SIGPIPE, SIG_IGN)
         guard let address = SocketAddress(host: configuration.host, port: configuration.port) else {
             throw IOError(errnoCode: EINVAL, call: "address \(configuration.host):\(configuration.port)")
         }

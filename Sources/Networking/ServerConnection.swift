@@ -38,6 +38,8 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     private var sawEOF = false
     private var closed = false
     private var lingering = false
+    /// Set once `close(2)` ran: the number may be reused by another connection from then on.
+    private var descriptorClosed = false
     private var lingerDiscarded = 0
     /// Re-entrancy guard: actions that want more work set `needsDrive` instead of recursing.
     private var driving = false
@@ -663,6 +665,8 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     }
 
     private func flush() {
+        // After close the descriptor number may already belong to another connection: never write.
+        guard !descriptorClosed else { return }
         if let tls {
             flushCiphertext(tls)
         } else {
@@ -686,7 +690,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     private func flushCiphertext(_ tls: TLSConnection) {
         var blocked = false
         var failed = false
-        while tls.pendingCiphertextCount > 0, !blocked, !failed {
+        while tls.pendingCiphertextCount > 0, !blocked, !failed, !descriptorClosed {
             tls.withPendingCiphertext { (bytes: UnsafeRawBufferPointer) -> Int in
                 do throws(IOError) {
                     switch try Syscall.write(fd, bytes) {
@@ -884,6 +888,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         loop.cancelTimer(self)
         loop.deregister(fd)
         Syscall.close(fd)
+        descriptorClosed = true
         context.removed(self)
         core.connectionClosed()
     }

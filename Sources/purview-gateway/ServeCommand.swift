@@ -139,7 +139,11 @@ enum ServeCommand {
             throw StartupError(message: "GATEWAY_API_KEYS_FILE: required when PURVIEW_ENDPOINT is set")
         }
 
-        let service = GatewayService(store: store, purview: purview, logger: logger)
+        var forwarding = ForwarderConfiguration()
+        forwarding.lease = settings.forwardLease
+        var polling = PollerConfiguration()
+        polling.interval = settings.pollInterval
+        let service = GatewayService(store: store, purview: purview, forwarder: forwarding, poller: polling, logger: logger)
         let embedded = emulator != nil
         let health = HealthDetails {
             var checks: JSONObject = [:]

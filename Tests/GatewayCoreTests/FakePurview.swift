@@ -21,6 +21,8 @@ final class FakePurview: PurviewWorkflowAPI {
         var runOrder: [String] = []
         var tasks: [WorkflowTask] = []
         var cancelled: [String] = []
+        /// While true, listing runs fails as if Purview were unreachable.
+        var listUnreachable = false
     }
 
     let state = Mutex(State())
@@ -76,8 +78,11 @@ final class FakePurview: PurviewWorkflowAPI {
     }
 
     func listWorkflowRuns(_ query: WorkflowRunQuery, options: PurviewCallOptions) -> PurviewPages<WorkflowRun> {
-        let runs = state.withLock { state in state.runOrder.compactMap { state.runs[$0] } }
-        return PurviewPages(first: HTTPURLForTests.url) { _ async throws(PurviewClientError) in Page(value: runs) } resolve: { _ in nil }
+        let (runs, unreachable) = state.withLock { state in (state.runOrder.compactMap { state.runs[$0] }, state.listUnreachable) }
+        return PurviewPages(first: HTTPURLForTests.url) { _ async throws(PurviewClientError) in
+            if unreachable { throw Self.error(.unreachable, code: "connect_failed") }
+            return Page(value: runs)
+        } resolve: { _ in nil }
     }
 
     func listWorkflowTasks(_ query: WorkflowTaskQuery, options: PurviewCallOptions) -> PurviewPages<WorkflowTask> {

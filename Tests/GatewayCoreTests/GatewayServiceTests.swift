@@ -166,6 +166,23 @@ import Testing
         #expect(purview.submissionCount == 1)
     }
 
+    @Test func reconciliationWaitsWhilePurviewIsUnreachable() async throws {
+        purview.script(.acceptButLoseAnswer(runs: 1))
+        purview.state.withLock { $0.listUnreachable = true }
+        let gateway = service { $0.lease = .milliseconds(300) }
+        try await withRunning(gateway) {
+            let result = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
+            guard case .created(let request, _) = result else { return }
+            // Nothing is decided while Purview cannot be asked: no `unknown` by default.
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await store.get(id: request.id)?.status == .submitting)
+            purview.state.withLock { $0.listUnreachable = false }
+            let settled = try await waitFor(request.id) { $0.status != .submitting }
+            #expect(settled.status == .submitted)
+        }
+        #expect(purview.submissionCount == 1)
+    }
+
     @Test func interruptedSendIsReconciledAfterRestart() async throws {
         // A previous process marked the request submitting, sent it, and died before recording the answer.
         let validated = try RequestMapper.validate(kind: .termCreation, body: body).get()
