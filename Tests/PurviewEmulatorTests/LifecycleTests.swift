@@ -426,7 +426,7 @@ private func actionStatuses(_ run: JSONValue) -> [String: String] {
         let run = try engine.run(try #require(runId))
         #expect(run["status"] == "Failed")
         let failed = run["detail"]?["actions"]?[approval]
-        #expect(failed?["output"]?["error"]?["code"] == "Workflow.UserDataClient.CanNotFindUsers")
+        #expect(failed?["output"]?["error"]?["code"] == "Workflow.UserDataClient.CanNotFindEmailForUsers")
         #expect(failed?["output"]?["error"]?["message"] == "Users not found: [ghost@contoso.com]")
         #expect(failed?["input"]?["parameters"]?["assignedTo"] == ["ghost@contoso.com"])
         #expect(

@@ -204,7 +204,7 @@ extension EmulatorEngine {
         let (assignees, unknown) = resolvePrincipals(parameters["assignedTo"])
         guard unknown.isEmpty else {
             fail(
-                action, &record, &run, code: "Workflow.UserDataClient.CanNotFindUsers",
+                action, &record, &run, code: "Workflow.UserDataClient.CanNotFindEmailForUsers",
                 message: "Users not found: [\(unknown.joined(separator: ", "))]")
             return
         }
@@ -252,7 +252,16 @@ extension EmulatorEngine {
         var unknown: [String] = []
         for entry in Self.flattenedStrings(value) {
             if isUUID(entry) {
-                ids.appendUnique(normalizedPrincipal(entry))
+                // The live service fails an approval naming an object id it cannot find in the
+                // directory; unless the directory is authoritative, every id is taken as given.
+                let id = normalizedPrincipal(entry)
+                if !configuration.requireKnownPrincipals
+                    || configuration.principals.contains(where: { normalizedPrincipal($0.objectId) == id })
+                {
+                    ids.appendUnique(id)
+                } else {
+                    unknown.append(entry)
+                }
             } else if let principal = configuration.principal(email: entry) {
                 ids.appendUnique(normalizedPrincipal(principal.objectId))
             } else {

@@ -23,10 +23,14 @@ public struct EmulatorConfiguration: Sendable, Hashable {
     public var accountName: String
     /// The principal directory.
     public var principals: [EmulatorPrincipal]
+    /// When true, an approver or assignee given as an object id missing from `principals` fails the
+    /// action as the service does (`Workflow.UserDataClient.CanNotFindEmailForUsers`).
+    public var requireKnownPrincipals: Bool
 
-    public init(accountName: String = "purview-emulator", principals: [EmulatorPrincipal] = []) {
+    public init(accountName: String = "purview-emulator", principals: [EmulatorPrincipal] = [], requireKnownPrincipals: Bool = false) {
         self.accountName = accountName
         self.principals = principals
+        self.requireKnownPrincipals = requireKnownPrincipals
     }
 
     func principal(email: String) -> EmulatorPrincipal? {

@@ -181,7 +181,9 @@ public struct EmulatorConfig: Sendable, Hashable {
             principals: principals.map {
                 EmulatorPrincipal(
                     objectId: $0.objectId, email: $0.email, displayName: $0.name, isAdministrator: $0.isAdministrator)
-            })
+            },
+            // The configured principals are the tenant's directory, as Entra ID is for the service.
+            requireKnownPrincipals: true)
     }
 
     /// Who created the configured workflows: the first administrator, else the first principal.
