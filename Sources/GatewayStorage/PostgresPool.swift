@@ -148,7 +148,8 @@ final class PostgresPool: Sendable {
     /// The reaper thread: fails queued jobs whose wait ran out while every connection was busy.
     private func reap() {
         while true {
-            let expired: [any AnyPoolJob]? = shared.wait(until: { state in state.queue.first?.deadline }) { state in
+            let nextDeadline: (PoolState) -> MonotonicTime? = { state in state.queue.first?.deadline }
+            let expired: [any AnyPoolJob]? = shared.wait(until: nextDeadline) { state in
                 if state.closing && state.queue.isEmpty { return .some(nil) }
                 let now = MonotonicTime.now()
                 let expired = state.queue.filter { $0.deadline <= now }

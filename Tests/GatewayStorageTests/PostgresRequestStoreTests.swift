@@ -165,7 +165,8 @@ import Testing
             await #expect(throws: StoreError.self) {
                 try await store.insert(Fixtures.request("r1", key: "k"), idempotencyWindow: day, now: t0)
             }
-            #expect(try await store.insert(Fixtures.request("r2", key: "k"), idempotencyWindow: day, now: t0).wasInserted)
+            #expect(
+                try await store.insert(Fixtures.request("r2", key: "k"), idempotencyWindow: day, now: t0).wasInserted)
         }
     }
 
@@ -472,8 +473,10 @@ import Testing
     @Test(arguments: [
         ("postgres://gw:s3cret@db:5432/gateway", "postgres://gw:***@db:5432/gateway"),
         ("postgres://gw:p%40ss@db/gateway?sslmode=verify-full", "postgres://gw:***@db/gateway?sslmode=verify-full"),
-        ("postgresql://gw@db/gateway?password=s3cret&sslmode=require",
-         "postgresql://gw@db/gateway?password=***&sslmode=require"),
+        (
+            "postgresql://gw@db/gateway?password=s3cret&sslmode=require",
+            "postgresql://gw@db/gateway?password=***&sslmode=require"
+        ),
         ("postgres://db/gateway?sslmode=require&PassWord=s3cret", "postgres://db/gateway?sslmode=require&PassWord=***"),
         ("postgres://db/gateway", "postgres://db/gateway"),
         ("host=db user=gw password=s3cret dbname=gateway", "host=db user=gw password=*** dbname=gateway"),
