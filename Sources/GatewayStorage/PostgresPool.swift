@@ -73,6 +73,9 @@ final class PostgresPool: Sendable {
     /// Worker threads running now, each with at most one connection (for tests).
     var workerCount: Int { shared.update { $0.workers } }
 
+    /// Jobs running now, and jobs waiting for a connection (for tests).
+    var load: (running: Int, queued: Int) { shared.update { ($0.busy, $0.queue.count) } }
+
     /// Queues `job`, starting a thread if every running one is busy; returns why it was refused, if it was.
     private func enqueue(_ job: any AnyPoolJob) -> StoreError? {
         enum Start { case none, worker, reaper, both }

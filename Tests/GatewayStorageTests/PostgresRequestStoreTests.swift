@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import Glibc
 import Synchronization
 import Testing
 
@@ -196,15 +197,28 @@ import Testing
         }
     }
 
+    /// Polls the store's pool every millisecond (up to 10 s) until `condition` holds for its load.
+    private func waitForPool(
+        _ store: PostgresRequestStore, _ condition: ((running: Int, queued: Int)) -> Bool
+    ) async throws {
+        for _ in 0..<10_000 {
+            if condition(store.pool.load) { return }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        Issue.record("the pool never reached the expected load: \(store.pool.load)")
+    }
+
     @Test func aCallerWaitingTooLongForAConnectionGetsAStoreError() async throws {
         try await withPostgresStore { _, schema in
             let store = try await PostgresRequestStore.open(
                 url: schema.url, poolSize: 1, connectionWaitTimeout: .milliseconds(200))
-            async let busy: Void = store.read { connection in try connection.query("SELECT pg_sleep(1.5)") }
-            try await Task.sleep(for: .milliseconds(100))
+            let gate = PoolGate()
+            let busy = Task { try await store.read { _ in gate.hold() } }
+            try await waitForPool(store) { $0.running == 1 }
             let error = await #expect(throws: StoreError.self) { try await store.ping() }
             #expect(error?.message.contains("no PostgreSQL connection became free") == true)
-            try await busy
+            gate.open()
+            try await busy.value
             try await store.ping()
             await store.close()
         }
@@ -212,15 +226,17 @@ import Testing
 
     @Test func aCancelledCallerLeavesTheQueueAtOnce() async throws {
         try await withPostgresStore(poolSize: 1) { store, _ in
-            async let busy: Void = store.read { connection in try connection.query("SELECT pg_sleep(1)") }
-            try await Task.sleep(for: .milliseconds(100))
+            let gate = PoolGate()
+            let busy = Task { try await store.read { _ in gate.hold() } }
+            try await waitForPool(store) { $0.running == 1 }
             let waiter = Task { try await store.ping() }
-            try await Task.sleep(for: .milliseconds(50))
-            let started = ContinuousClock.now
+            try await waitForPool(store) { $0.queued == 1 }
             waiter.cancel()
+            // The waiter leaves while the only connection is still held, instead of waiting its turn.
             await #expect(throws: CancellationError.self) { try await waiter.value }
-            #expect(ContinuousClock.now - started < .milliseconds(700))
-            try await busy
+            #expect(store.pool.load == (running: 1, queued: 0))
+            gate.open()
+            try await busy.value
         }
     }
 
@@ -259,9 +275,9 @@ import Testing
                 url: schema.url + "&application_name=\(application)", poolSize: 1)
             let attempts = Atomic<Int>(0)
             async let result = store.read { connection in
-                // The first attempt sleeps long enough to be cut off; the retry answers at once.
+                // The first attempt sleeps until it is cut off (30 s at most); the retry answers at once.
                 let first = attempts.add(1, ordering: .relaxed).newValue == 1
-                return try connection.query("SELECT pg_sleep($1::float8), 42", [first ? "5" : "0"]).rows
+                return try connection.query("SELECT pg_sleep($1::float8), 42", [first ? "30" : "0"]).rows
             }
             try await terminateActiveSession(of: application, on: schema.baseURL)
             #expect(try await result.first?[1] == "42")
@@ -279,7 +295,7 @@ import Testing
             let result = Task {
                 try await store.write { connection in
                     attempts.add(1, ordering: .relaxed)
-                    try connection.query("SELECT pg_sleep(5)")
+                    try connection.query("SELECT pg_sleep(30)")
                 }
             }
             try await terminateActiveSession(of: application, on: schema.baseURL)
@@ -512,5 +528,16 @@ import Testing
         let placeholder = query.bind(textArray: ["queued", "a\"b", "c\\d", "e,f"])
         #expect(placeholder == "$1::text[]")
         #expect(query.parameters == [#"{"queued","a\"b","c\\d","e,f"}"#])
+    }
+}
+
+/// Holds a pool thread (polling, bounded to 10 s) until opened, so a test controls how long a connection is busy.
+private final class PoolGate: Sendable {
+    private let released = Atomic<Bool>(false)
+
+    func open() { released.store(true, ordering: .releasing) }
+
+    func hold() {
+        for _ in 0..<100_000 where !released.load(ordering: .acquiring) { usleep(100) }
     }
 }
