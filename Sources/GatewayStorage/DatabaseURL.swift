@@ -112,15 +112,9 @@ extension DatabaseURL: CustomStringConvertible {
         }
     }
 
+    /// Masks the password wherever libpq would read one: `user:secret@`, `?password=secret`.
     private static func maskingPassword(_ text: String) -> String {
-        guard let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://") else { return text }
-        let authorityStart = text.index(colon, offsetBy: 3)
-        let authorityEnd = text[authorityStart...].firstIndex(where: { $0 == "/" || $0 == "?" }) ?? text.endIndex
-        let authority = text[authorityStart..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else {
-            return text
-        }
-        return String(text[..<authority.index(after: colon)]) + "***" + String(text[at...])
+        PostgresConnectionSettings.maskingPassword(text)
     }
 }
 

@@ -4,7 +4,7 @@ import GatewayStorage
 import PurviewWorkflow
 import Testing
 
-/// What every `RequestStore` must do, run against each store (the in-memory reference and SQLite).
+/// What every `RequestStore` must do, run against each store (the in-memory reference, SQLite, PostgreSQL).
 @Suite struct RequestStoreContractTests {
     let t0 = Fixtures.t0
     let day = Fixtures.day
