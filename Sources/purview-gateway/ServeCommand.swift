@@ -70,14 +70,9 @@ enum ServeCommand {
 
     static func serve(_ settings: GatewaySettings, databaseURL: DatabaseURL, environment: [String: String], logger: Logger) async throws -> Int32 {
         let metrics = MetricsRegistry()
-        let store: any RequestStore
+        let store: any DurableRequestStore
         do {
-            switch databaseURL {
-            case .sqlite:
-                store = try await SQLiteRequestStore.open(databaseURL)
-            case .postgres:
-                throw StartupError(message: "GATEWAY_DATABASE_URL: PostgreSQL is not available in this build yet")
-            }
+            store = try await RequestStores.open(databaseURL)
         } catch {
             throw StartupError(message: "GATEWAY_DATABASE_URL: cannot open the store: \(error)")
         }
@@ -201,7 +196,7 @@ enum ServeCommand {
         await background.value
         await http.shutdown()
         await emulator?.shutdown()
-        if let closable = store as? SQLiteRequestStore { await closable.close() }
+        await store.close()
         logger.notice("stopped")
         return 0
     }
