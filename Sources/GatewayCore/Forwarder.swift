@@ -198,7 +198,7 @@ public final class Forwarder: Sendable {
         let payload = UserRequestPayload(
             operations: request.operations.map { UserRequestOperation(type: OperationType(rawValue: $0.type), payload: $0.payload) },
             comment: RequestMapper.purviewComment(requestedBy: request.requestedBy, clientName: request.clientName, comment: request.comment))
-        let options = PurviewCallOptions(clientRequestId: request.id)
+        let options = PurviewCallOptions(clientRequestId: request.purviewClientRequestId)
         do throws(PurviewClientError) {
             let response = try await purview.submitUserRequest(payload, options: options)
             await transition(&request, .accepted(purviewRequestId: response.value.requestId, runIds: response.value.allWorkflowRunIds), log: log)
@@ -272,7 +272,7 @@ public final class Forwarder: Sendable {
         let earliest = since.addingTimeInterval(-configuration.reconciliationSkew.seconds)
         do throws(PurviewClientError) {
             var matches: [WorkflowRun] = []
-            var pages = purview.listWorkflowRuns(query, options: PurviewCallOptions(clientRequestId: request.id)).makeAsyncIterator()
+            var pages = purview.listWorkflowRuns(query, options: PurviewCallOptions(clientRequestId: request.purviewClientRequestId)).makeAsyncIterator()
             scan: while let page = try await pages.next() {
                 for run in page.value {
                     guard let started = run.startTime?.date else { continue }

@@ -28,6 +28,9 @@ public struct GatewayRequest: Sendable, Hashable {
     public var createdAt: Date
     public var updatedAt: Date
     public var timeline: [TimelineEntry]
+    /// The caller's correlation id (its `X-Request-Id` or W3C trace id), sent to Purview as
+    /// `x-ms-client-request-id` so one id follows the request through every system.
+    public var traceId: String?
     /// When the poller last read the runs.
     public var polledAt: Date?
     /// Optimistic-concurrency version, managed by the store: an update based on a stale copy fails.
@@ -59,6 +62,9 @@ public struct GatewayRequest: Sendable, Hashable {
         self.updatedAt = now
         self.timeline = [TimelineEntry(at: now, status: .queued, outcome: nil, note: "accepted", actor: clientName)]
     }
+
+    /// The `x-ms-client-request-id` for Purview calls made for this request.
+    public var purviewClientRequestId: String { traceId ?? id }
 
     /// The run ids Purview returned.
     public var workflowRunIds: [String] { runs.map(\.runId) }

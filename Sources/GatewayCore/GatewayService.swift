@@ -54,7 +54,8 @@ public final class GatewayService: Sendable {
 
     /// Validates, stores durably, wakes the forwarder, and waits up to `wait` for the send to settle.
     public func submit(
-        kind: RequestKind, body: JSONValue, clientName: String, idempotencyKey: String?, wait: Duration
+        kind: RequestKind, body: JSONValue, clientName: String, idempotencyKey: String?, wait: Duration,
+        traceId: String? = nil
     ) async throws(SubmitError) -> SubmitResult {
         let validated: ValidatedRequest
         switch RequestMapper.validate(kind: kind, body: body) {
@@ -63,6 +64,7 @@ public final class GatewayService: Sendable {
         }
         let acceptedAt = Self.milliseconds(now())
         var request = GatewayRequest(id: UUID().uuidString.lowercased(), clientName: clientName, validated: validated, idempotencyKey: idempotencyKey, now: acceptedAt)
+        request.traceId = traceId
         request.bodyDigest = Hex.encode(SHA256.hash(JSONValue.object(["kind": .string(kind.rawValue), "body": body]).canonicalBytes))
         // Interest is registered before the request is visible to any forwarder, so a send that settles
         // at once is still noticed.
@@ -134,7 +136,7 @@ public final class GatewayService: Sendable {
         guard !openRuns.isEmpty else { return request }
         for run in openRuns {
             do throws(PurviewClientError) {
-                _ = try await purview.cancelWorkflowRun(run.runId, comment: comment, options: PurviewCallOptions(clientRequestId: request.id))
+                _ = try await purview.cancelWorkflowRun(run.runId, comment: comment, options: PurviewCallOptions(clientRequestId: request.purviewClientRequestId))
             } catch where error.status == 409 {
                 continue  // Already finished or cancelled in Purview: the poller records how it ended.
             } catch {

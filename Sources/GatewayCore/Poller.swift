@@ -86,7 +86,7 @@ public final class Poller: Sendable {
     /// Reads every unfinished run of `request` and its approval tasks, and stores the result.
     @discardableResult
     public func refresh(_ original: GatewayRequest) async throws(PurviewClientError) -> GatewayRequest {
-        let runs = try await RunReader(purview: purview).read(original.runs, requestId: original.id, now: now())
+        let runs = try await RunReader(purview: purview).read(original.runs, requestId: original.purviewClientRequestId, now: now())
         var request = original
         for _ in 0..<5 {
             var next = request

@@ -33,6 +33,7 @@ public enum RequestDocument {
         object["nextAttemptAt"] = request.nextAttemptAt.map(millis)
         object["submittingSince"] = request.submittingSince.map(millis)
         object["polledAt"] = request.polledAt.map(millis)
+        object["traceId"] = request.traceId.map(JSONValue.string)
         return .object(object)
     }
 
@@ -64,6 +65,7 @@ public enum RequestDocument {
         request.nextAttemptAt = date(object["nextAttemptAt"])
         request.submittingSince = date(object["submittingSince"])
         request.polledAt = date(object["polledAt"])
+        request.traceId = object["traceId"]?.stringValue
         request.updatedAt = date(object["updatedAt"]) ?? request.createdAt
         request.timeline = (object["timeline"]?.arrayValue ?? []).map(decodeEntry)
         request.bodyDigest = object["bodyDigest"]?.stringValue ?? ""

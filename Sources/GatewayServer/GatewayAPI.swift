@@ -107,28 +107,52 @@ public final class GatewayAPI: Sendable {
     func handler(_ route: String, scope: Scope, _ body: @escaping Handler) -> HTTPHandler {
         let requests = metrics.counter("gateway_http_requests_total", help: "API requests by route", labels: ["route": route])
         let latency = metrics.histogram("gateway_http_request_duration_seconds", help: "API request latency by route", labels: ["route": route])
-        return HTTPHandler { request in
+        return HTTPHandler { original in
             let started = ContinuousClock.now
-            defer {
-                requests.increment()
-                latency.observe(started.duration(to: .now))
-            }
+            var request = original
+            let traceId = Self.callerCorrelationId(original)
+            if let traceId { request.requestID = traceId }
+            var clientName = "-"
+            var response: ServerResponse
             do {
                 guard let client = self.authenticate(request) else { throw Problem.unauthorized }
+                clientName = client.name
                 guard client.allows(scope) else { throw Problem.forbidden(scope.rawValue) }
-                return try await body(request, client)
+                response = try await body(request, client)
             } catch let problem as Problem {
-                return Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
+                response = Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
             } catch let error as HTTPError {
                 var problem = Problem(error.status, code: error.status.code == 413 ? "body_too_large" : "http_\(error.status.code)", title: error.status.reasonPhrase, detail: error.message)
                 problem.headers = error.headers
-                return Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
+                response = Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
             } catch {
                 self.logger.error("request failed", metadata: ["request.id": .string(request.requestID ?? ""), "error": .string("\(error)")])
                 let problem = Problem(.internalServerError, code: "internal_error", title: "Internal Server Error", detail: "an internal error occurred; quote the request id when reporting it")
-                return Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
+                response = Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
             }
+            if let traceId { response.headers.set("X-Request-Id", traceId) }
+            let elapsed = started.duration(to: .now)
+            requests.increment()
+            latency.observe(elapsed)
+            self.logger.info("request", metadata: [
+                "kind": "access", "request.id": .string(request.requestID ?? ""), "route": .string(route),
+                "method": .string(request.method.rawValue), "path": .string(request.path), "status": .int(response.status.code),
+                "duration_ms": .double((elapsed.seconds * 1000 * 1000).rounded() / 1000), "client": .string(clientName),
+            ])
+            return response
         }
+    }
+
+    /// The caller's own correlation id: its `X-Request-Id`, else the trace id of a W3C `traceparent`
+    /// (`00-<32 hex>-<16 hex>-<2 hex>`); nil when it sent neither (the server then made one).
+    static func callerCorrelationId(_ request: ServerRequest) -> String? {
+        if request.headers["X-Request-Id"] != nil { return request.requestID }
+        guard let traceparent = request.headers["traceparent"]?.trimmingWhitespace() else { return nil }
+        let parts = traceparent.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16,
+            parts[1].allSatisfy(\.isHexDigit), parts[1] != String(repeating: "0", count: 32), parts[0] != "ff"
+        else { return nil }
+        return parts[1].lowercased()
     }
 
     func authenticate(_ request: ServerRequest) -> APIClient? {
@@ -152,7 +176,9 @@ public final class GatewayAPI: Sendable {
         let wait = try preferredWait(request)
         let result: GatewayService.SubmitResult
         do {
-            result = try await service.submit(kind: kind, body: body, clientName: client.name, idempotencyKey: idempotencyKey, wait: wait)
+            result = try await service.submit(
+                kind: kind, body: body, clientName: client.name, idempotencyKey: idempotencyKey, wait: wait,
+                traceId: Self.callerCorrelationId(request))
         } catch {
             switch error {
             case .invalid(let failure): throw Problem.validation(failure)

@@ -251,6 +251,23 @@ struct GatewayHarness {
         #expect(try await harness.send(.get, "/v1/requests?kind=term-creation").json["items"] == [])
     }
 
+    @Test func callerCorrelationIdsFollowTheRequest() async throws {
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        let traced = try await harness.send(.get, "/v1/requests", key: nil, headers: ["traceparent": "00-\(trace)-00f067aa0ba902b7-01"], requestID: "server-made")
+        #expect(traced.headers["X-Request-Id"] == trace)
+        #expect(traced.json["requestId"] == .string(trace))
+        let invalid = try await harness.send(.get, "/v1/requests", key: nil, headers: ["traceparent": "00-xyz-00f067aa0ba902b7-01"], requestID: "server-made")
+        #expect(invalid.json["requestId"] == "server-made")
+        let given = try await harness.send(.get, "/v1/requests", key: nil, headers: ["X-Request-Id": "abc-123", "traceparent": "00-\(trace)-00f067aa0ba902b7-01"], requestID: "abc-123")
+        #expect(given.json["requestId"] == "abc-123")
+        // The caller's id is what Purview sees as x-ms-client-request-id.
+        let created = try await harness.runLoops {
+            try await harness.send(.post, "/v1/requests/term-creation", body: GatewayHarness.termBody, headers: ["X-Request-Id": "portal-77"], requestID: "portal-77")
+        }
+        let id = try #require(created.json["id"]?.stringValue)
+        #expect(try await harness.store.get(id: id)?.purviewClientRequestId == "portal-77")
+    }
+
     @Test func operationalEndpoints() async throws {
         let health = try await harness.send(.get, "/healthz", key: nil)
         #expect(health.status == 200 && health.json["checks"]?["store"]?["status"] == "ok")
