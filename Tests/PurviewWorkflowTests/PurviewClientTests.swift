@@ -47,6 +47,57 @@ final class ScriptedTransport: HTTPClientTransport {
     }
 }
 
+/// A real HTTP server on 127.0.0.1 answering from the same script as `ScriptedTransport` and recording
+/// each request as the client sent it on the wire.
+final class LoopbackScriptedServer: Sendable {
+    private let server: HTTPServer
+    private let state = Mutex<(replies: [ScriptedTransport.Reply], requests: [HTTPClientRequest])>(([], []))
+    let url: HTTPURL
+
+    init(_ replies: [ScriptedTransport.Reply]) throws {
+        state.withLock { $0.replies = replies }
+        let recorder = ServerRecorder()
+        var configuration = HTTPServerConfiguration()
+        configuration.loopCount = 1
+        server = HTTPServer(configuration: configuration, responder: recorder.handler)
+        try server.start()
+        url = HTTPURL("http://127.0.0.1:\(server.port)")!
+        recorder.owner.withLock { $0 = self }
+    }
+
+    var requests: [HTTPClientRequest] { state.withLock { $0.requests } }
+
+    func stop() async { await server.shutdown(deadline: .seconds(2)) }
+
+    fileprivate func answer(_ request: ServerRequest) async throws -> ServerResponse {
+        let body = try await request.body.collect(upTo: 1 << 20)
+        var url = self.url
+        url.pathAndQuery = request.head.target
+        let recorded = HTTPClientRequest(method: request.method, url: url, headers: request.headers, body: body.isEmpty ? nil : body)
+        let reply = state.withLock { state -> ScriptedTransport.Reply? in
+            state.requests.append(recorded)
+            return state.replies.isEmpty ? nil : state.replies.removeFirst()
+        }
+        guard let reply, case .success(let response) = reply(recorded) else {
+            return ServerResponse(status: .internalServerError)
+        }
+        var headers = response.headers
+        headers.remove("Content-Length")
+        return ServerResponse(status: response.status, headers: headers, body: .bytes(response.body))
+    }
+}
+
+/// Routes every request to the server object created after the handler (breaks the init cycle).
+final class ServerRecorder: Sendable {
+    let owner = Mutex<LoopbackScriptedServer?>(nil)
+    var handler: HTTPHandler {
+        HTTPHandler { request in
+            guard let server = self.owner.withLock({ $0 }) else { return ServerResponse(status: .serviceUnavailable) }
+            return try await server.answer(request)
+        }
+    }
+}
+
 /// Tokens without an identity provider: counts invalidations.
 final class StaticTokens: AccessTokenProvider {
     let current = Mutex<(token: String, invalidated: [String])>(("tok-1", []))
@@ -74,11 +125,12 @@ final class StaticTokens: AccessTokenProvider {
 
     func line(_ request: HTTPClientRequest) -> String { "\(request.method) \(request.url.pathAndQuery)" }
 
-    @Test func everyOperationsRequestLineAndBody() async throws {
+    /// Scripted answers for `runEveryOperation`, in call order.
+    func everyOperationReplies() -> [ScriptedTransport.Reply] {
         let workflow = #"{"id":"4afb5752-e47f-43a1-8ba7-c696bf8d2745","name":"w","description":"","isEnabled":true,"triggers":[{"type":"when_term_creation_is_requested"}],"actionDag":{"actions":{}}}"#
         let run = #"{"id":"\#(runId)","workflowId":"4afb5752-e47f-43a1-8ba7-c696bf8d2745","status":"InProgress"}"#
         let task = #"{"id":"\#(taskId)","type":"Approval","workflowRunId":"\#(runId)","workflowId":"4afb5752-e47f-43a1-8ba7-c696bf8d2745","requestor":"r","title":"t"}"#
-        let transport = ScriptedTransport([
+        return [
             ScriptedTransport.json(200, #"{"value":[]}"#),
             ScriptedTransport.json(200, workflow),
             ScriptedTransport.json(200, workflow),
@@ -91,8 +143,11 @@ final class StaticTokens: AccessTokenProvider {
             ScriptedTransport.json(200, #"{"value":[\#(task)]}"#),
             ScriptedTransport.json(200, task),
             ScriptedTransport.empty(), ScriptedTransport.empty(), ScriptedTransport.empty(), ScriptedTransport.empty(),
-        ])
-        let purview = client(transport)
+        ]
+    }
+
+    /// Calls every operation once and checks each request line, query, headers and body.
+    func runEveryOperation(_ purview: PurviewClient, recorded: () -> [HTTPClientRequest]) async throws {
         let id = "4afb5752-e47f-43a1-8ba7-c696bf8d2745"
         let command = WorkflowCreateOrUpdateCommand(name: "w", description: "", triggers: [WorkflowTrigger(type: .whenTermCreationIsRequested)], isEnabled: true, actionDag: ["actions": [:]])
         _ = try await purview.listWorkflows().all()
@@ -123,7 +178,7 @@ final class StaticTokens: AccessTokenProvider {
         _ = try await purview.changeTaskStatus(taskId: taskId, TaskUpdateCommand(newStatus: .completed, comment: nil))
 
         let version = "api-version=2023-10-01-preview"
-        let lines = transport.requests.map(line)
+        let lines = recorded().map(line)
         #expect(lines == [
             "GET /workflow/workflows?\(version)",
             "GET /workflow/workflows/\(id)?\(version)",
@@ -141,17 +196,40 @@ final class StaticTokens: AccessTokenProvider {
             "POST /workflow/workflowtasks/\(taskId)/reassign?\(version)",
             "POST /workflow/workflowtasks/\(taskId)/change-task-status?\(version)",
         ])
-        for request in transport.requests {
+        for request in recorded() {
             #expect(request.headers["Authorization"] == "Bearer tok-1")
             #expect(request.headers["x-ms-client-request-id"].map { $0.count == 36 } == true)
-            #expect(request.url.host == "acct.purview.azure.com")
+            #expect(request.url.host == purview.configuration.endpoint.host)
             #expect((request.body != nil) == (request.headers["Content-Type"] == "application/json"))
         }
-        let body = try JSONValue(parsing: transport.requests[5].body!)
+        let body = try JSONValue(parsing: recorded()[5].body!)
         #expect(body == ["operations": [["type": "CreateTerm", "payload": ["glossaryTerm": ["name": "x"]]]], "comment": "c"])
-        #expect(try JSONValue(parsing: transport.requests[8].body!) == ["comment": "stop"])
-        #expect(try JSONValue(parsing: transport.requests[13].body!) == ["reassignments": [["reassignFrom": "a", "reassignTo": "b"]]])
-        #expect(try JSONValue(parsing: transport.requests[14].body!) == ["newStatus": "Completed"])
+        #expect(try JSONValue(parsing: recorded()[8].body!) == ["comment": "stop"])
+        #expect(try JSONValue(parsing: recorded()[13].body!) == ["reassignments": [["reassignFrom": "a", "reassignTo": "b"]]])
+        #expect(try JSONValue(parsing: recorded()[14].body!) == ["newStatus": "Completed"])
+    }
+
+
+    @Test func everyOperationsRequestLineAndBody() async throws {
+        let transport = ScriptedTransport(everyOperationReplies())
+        try await runEveryOperation(client(transport)) { transport.requests }
+    }
+
+    @Test func everyOperationOverLoopbackSockets() async throws {
+        let server = try LoopbackScriptedServer(everyOperationReplies())
+        let http = try HTTPClient()
+        var configuration = PurviewClientConfiguration(endpoint: server.url)
+        configuration.retryPolicy = .none
+        let purview = PurviewClient(configuration: configuration, transport: http, tokens: StaticTokens())
+        do {
+            try await runEveryOperation(purview) { server.requests }
+        } catch {
+            await http.shutdown()
+            await server.stop()
+            throw error
+        }
+        await http.shutdown()
+        await server.stop()
     }
 
     @Test func seedApprovalPathsAndApiVersionAreOptions() async throws {
