@@ -3,6 +3,47 @@ public import GatewayCore
 import HTTP
 public import Networking
 public import Observability
+public import PurviewWorkflow
+import Synchronization
+
+/// What the last calls to a peer said, for `/healthz`: reachable means it answered (any status).
+public final class UpstreamHealth: Sendable {
+    private struct State {
+        var lastAnswerAt: Date?
+        var lastFailureAt: Date?
+        var lastFailure: String?
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    func answered() { state.withLock { $0.lastAnswerAt = Date() } }
+
+    func failed(_ error: HTTPClientError) {
+        state.withLock {
+            $0.lastFailureAt = Date()
+            $0.lastFailure = error.description
+        }
+    }
+
+    /// `{"reachable": true|false|null, "lastAnswerAt", "lastFailureAt", "lastFailure"}`; null before any call.
+    public var json: JSONObject {
+        state.withLock { state in
+            var object = JSONObject()
+            switch (state.lastAnswerAt, state.lastFailureAt) {
+            case (nil, nil): object["reachable"] = .null
+            case (_?, nil): object["reachable"] = true
+            case (nil, _?): object["reachable"] = false
+            case (let answer?, let failure?): object["reachable"] = .bool(answer >= failure)
+            }
+            object["lastAnswerAt"] = state.lastAnswerAt.map { .string(PurviewTimestamp($0).formatted(fractionDigits: 3)) } ?? .null
+            object["lastFailureAt"] = state.lastFailureAt.map { .string(PurviewTimestamp($0).formatted(fractionDigits: 3)) } ?? .null
+            object["lastFailure"] = state.lastFailure.map(JSONValue.string) ?? .null
+            return object
+        }
+    }
+}
 
 /// Wraps the transport to Purview: every call's latency, and its outcome by status or failure kind.
 public struct InstrumentedTransport: HTTPClientTransport {
@@ -10,11 +51,13 @@ public struct InstrumentedTransport: HTTPClientTransport {
     let metrics: MetricsRegistry
     /// Names the peer in the metric labels: `purview` or `token`.
     let peer: String
+    let health: UpstreamHealth?
 
-    public init(_ inner: any HTTPClientTransport, metrics: MetricsRegistry, peer: String) {
+    public init(_ inner: any HTTPClientTransport, metrics: MetricsRegistry, peer: String, health: UpstreamHealth? = nil) {
         self.inner = inner
         self.metrics = metrics
         self.peer = peer
+        self.health = health
     }
 
     public func execute(_ request: HTTPClientRequest) async throws(HTTPClientError) -> HTTPClientResponse {
@@ -29,9 +72,11 @@ public struct InstrumentedTransport: HTTPClientTransport {
         do throws(HTTPClientError) {
             let response = try await inner.execute(request)
             outcome = String(response.status.code)
+            health?.answered()
             return response
         } catch {
             outcome = error.shortDescription
+            health?.failed(error)
             throw error
         }
     }

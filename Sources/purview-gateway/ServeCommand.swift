@@ -106,14 +106,18 @@ enum ServeCommand {
             clientConfiguration.proxy = .direct
         }
         let http = try HTTPClient(configuration: clientConfiguration, logger: logger.with("component", "http-client"))
+        let purviewHealth = UpstreamHealth()
+        let tokenHealth = UpstreamHealth()
         let tokenCache = TokenCache(
             fetcher: ClientCredentialsFetcher(
-                endpoint: tokenEndpoint, credential: credential, transport: InstrumentedTransport(http, metrics: metrics, peer: "token")),
+                endpoint: tokenEndpoint, credential: credential,
+                transport: InstrumentedTransport(http, metrics: metrics, peer: "token", health: tokenHealth)),
             clock: ContinuousClock())
         var purviewConfiguration = PurviewClientConfiguration(endpoint: purviewEndpoint)
         purviewConfiguration.apiVersion = apiVersion
         let purview = PurviewClient(
-            configuration: purviewConfiguration, transport: InstrumentedTransport(http, metrics: metrics, peer: "purview"), tokens: tokenCache)
+            configuration: purviewConfiguration, transport: InstrumentedTransport(http, metrics: metrics, peer: "purview", health: purviewHealth),
+            tokens: tokenCache)
 
         // API keys: the keys file, or (embedded default only) a development key made now.
         let clients: APIClients
@@ -143,11 +147,15 @@ enum ServeCommand {
         let health = HealthDetails {
             var checks: JSONObject = [:]
             let expiry = tokenCache.tokenExpiry
-            checks["token"] = [
-                "status": .string(expiry == nil ? "none_yet" : "ok"), "fetches": .number(Double(tokenCache.fetchCount)),
-                "expiresInSeconds": expiry.map { .number((ContinuousClock.now.duration(to: $0)).seconds.rounded()) } ?? .null,
-            ]
-            checks["purview"] = ["endpoint": .string(purviewEndpoint.origin), "embeddedEmulator": .bool(embedded)]
+            var token = tokenHealth.json
+            token["status"] = .string(expiry == nil ? "none_yet" : "ok")
+            token["fetches"] = .number(Double(tokenCache.fetchCount))
+            token["expiresInSeconds"] = expiry.map { .number((ContinuousClock.now.duration(to: $0)).seconds.rounded()) } ?? .null
+            checks["token"] = .object(token)
+            var purview = purviewHealth.json
+            purview["endpoint"] = .string(purviewEndpoint.origin)
+            purview["embeddedEmulator"] = .bool(embedded)
+            checks["purview"] = .object(purview)
             return checks
         }
         let api = GatewayAPI(service: service, clients: clients, logger: logger, metrics: metrics, health: health, defaultWait: settings.defaultWait)

@@ -161,6 +161,8 @@ final class EndToEndSystem: @unchecked Sendable {
         #expect(stats.json["duplicateUserRequests"] == [])
         let health = try await system.gatewayCall(.get, "/healthz")
         #expect(health.json["checks"]?["token"]?["fetches"]?.intValue == 1)
+        #expect(health.json["checks"]?["purview"]?["reachable"] == true)
+        #expect(health.json["checks"]?["store"]?["status"] == "ok")
     }
 
     @Test func purviewDownThenBackAndPurviewRefusing() async throws {
