@@ -73,7 +73,8 @@ final class PostgresPool: Sendable {
     /// Worker threads running now, each with at most one connection (for tests).
     var workerCount: Int { shared.update { $0.workers } }
 
-    /// Jobs running now, and jobs waiting for a connection (for tests).
+    /// Connections in use now, and jobs waiting for one (for tests). A job's connection stays in use for a moment
+    /// after its caller resumed, while it is settled: `running` does not say whose job holds it.
     var load: (running: Int, queued: Int) { shared.update { ($0.busy, $0.queue.count) } }
 
     /// Queues `job`, starting a thread if every running one is busy; returns why it was refused, if it was.

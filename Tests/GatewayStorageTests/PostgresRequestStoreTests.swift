@@ -214,7 +214,7 @@ import Testing
                 url: schema.url, poolSize: 1, connectionWaitTimeout: .milliseconds(200))
             let gate = PoolGate()
             let busy = Task { try await store.read { _ in gate.hold() } }
-            try await waitForPool(store) { $0.running == 1 }
+            try await gate.waitUntilHeld()
             let error = await #expect(throws: StoreError.self) { try await store.ping() }
             #expect(error?.message.contains("no PostgreSQL connection became free") == true)
             gate.open()
@@ -228,7 +228,7 @@ import Testing
         try await withPostgresStore(poolSize: 1) { store, _ in
             let gate = PoolGate()
             let busy = Task { try await store.read { _ in gate.hold() } }
-            try await waitForPool(store) { $0.running == 1 }
+            try await gate.waitUntilHeld()
             let waiter = Task { try await store.ping() }
             try await waitForPool(store) { $0.queued == 1 }
             waiter.cancel()
@@ -533,11 +533,25 @@ import Testing
 
 /// Holds a pool thread (polling, bounded to 10 s) until opened, so a test controls how long a connection is busy.
 private final class PoolGate: Sendable {
+    private let entered = Atomic<Bool>(false)
     private let released = Atomic<Bool>(false)
 
     func open() { released.store(true, ordering: .releasing) }
 
     func hold() {
+        entered.store(true, ordering: .releasing)
         for _ in 0..<100_000 where !released.load(ordering: .acquiring) { usleep(100) }
+    }
+
+    /// Returns once `hold()` runs, that is once the job holding the gate owns its connection (polls up to 10 s).
+    ///
+    /// The pool's load cannot tell this: a job counts as running until its connection is settled, after its
+    /// caller resumed, so `running == 1` may still be the job that opened the store.
+    func waitUntilHeld() async throws {
+        for _ in 0..<10_000 {
+            if entered.load(ordering: .acquiring) { return }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        Issue.record("the job holding the gate never started")
     }
 }
