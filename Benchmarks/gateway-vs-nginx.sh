@@ -201,8 +201,10 @@ submit_and_forward() {
     stored=$(sqlite3 "file:$database?mode=ro" 'SELECT count(*) FROM requests')
     echo "   accepted $accepted ($(python3 -c "print(f'{$accepted/$duration:,.0f}')")/s); stored rows $stored;" \
         "$(grep -E 'Non-2xx|Socket' <<<"$out" | tr -s ' ' | tr '\n' ';')"
-    echo "   cpu during submissions: gateway $(cpu_percent "$gateway_before" "$gateway_after" "$seconds")%," \
-        "emulator $(cpu_percent "$emulator_before" "$emulator_after" "$seconds")% (100% = one core); load $(load)"
+    echo "   cpu during submissions: gateway $(cpu_percent "$gateway_before" "$gateway_after" "$seconds")%" \
+        "($(python3 -c "print(round(($gateway_after - $gateway_before) / $hz * 1e6 / max($accepted, 1)))") us per accepted" \
+        "request, forwarding included), emulator $(cpu_percent "$emulator_before" "$emulator_after" "$seconds")%" \
+        "(100% = one core); load $(load)"
     echo "   forwarding: waiting (at most ${drain_timeout}s) until the emulator received all $stored"
     local drain_before_gw drain_before_em drain_started drain_seconds
     drain_before_gw=$(cpu_ticks "$gateway_pid")
@@ -225,6 +227,7 @@ submit_and_forward() {
 }
 
 echo "== gateway benchmark: ${duration}s per wrk run, $(nproc) cores, load at start $(load)"
+echo "   disk of the stores: $(python3 "$monitor" fsync-probe --dir "$work")"
 run_started=$(now)
 start_emulator demo-emulator
 start_gateway demo-gateway "$emulator_url"

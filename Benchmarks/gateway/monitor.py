@@ -8,6 +8,7 @@ wait-drained  waits until the emulator has received a number of user requests, p
 rates         forwarded/s during the submission run and while the backlog drains, from the samples.
 wrk           turns wrk's output into JSON (req/s, p50, p99 in µs, counts, errors).
 table         prints the summary table from the result files.
+fsync-probe   fdatasync latency of the folder's disk (the store's commits wait for one each).
 """
 import argparse
 import json
@@ -247,6 +248,24 @@ def command_table(args):
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
+def command_fsync_probe(args):
+    path = os.path.join(args.dir, "fsync-probe")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    latencies = []
+    try:
+        for index in range(args.count):
+            os.pwrite(descriptor, b"x" * 16384, (index % 64) * 16384)
+            started = time.perf_counter()
+            os.fdatasync(descriptor)
+            latencies.append((time.perf_counter() - started) * 1e3)
+    finally:
+        os.close(descriptor)
+        os.unlink(path)
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+    print(f"fdatasync of 16 KiB: p50 {pick(0.5):.2f} ms, p90 {pick(0.9):.2f} ms, p99 {pick(0.99):.2f} ms")
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -271,9 +290,13 @@ def main():
     commands.add_parser("wrk")
     table = commands.add_parser("table")
     table.add_argument("--dir", required=True, help="the folder of result files the script wrote")
+    probe = commands.add_parser("fsync-probe")
+    probe.add_argument("--dir", required=True)
+    probe.add_argument("--count", type=int, default=200)
     args = parser.parse_args()
     {"sample": command_sample, "wait-drained": command_wait_drained, "rates": command_rates,
-     "wrk": command_wrk, "table": command_table}[args.command](args)
+     "wrk": command_wrk, "table": command_table,
+     "fsync-probe": command_fsync_probe}[args.command](args)
 
 
 if __name__ == "__main__":
