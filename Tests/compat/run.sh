@@ -30,9 +30,16 @@ status=0
 "$root/.venv/bin/python" -m pytest -q -p no:cacheprovider Tests/python 2>&1 | tee "$log" || status=$?
 # One plain closing line, "compat: N passed, M failed", from pytest's own summary.
 summary="$(grep -E '[0-9]+ (passed|failed|error)' "$log" | tail -n 1 || true)"
-passed="$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)"
-failed="$(grep -oE '[0-9]+ (failed|error)' <<<"$summary" | grep -oE '[0-9]+' | awk '{ s += $1 } END { print s + 0 }')"
-[ -n "$failed" ] || failed=0
+counts="$(python3 - "$summary" <<'PY'
+import re, sys
+text = sys.argv[1]
+def count(words):
+    return sum(int(n) for n, w in re.findall(r"(\d+) (passed|failed|errors?)", text) if w in words)
+print(count({"passed"}), count({"failed", "error", "errors"}))
+PY
+)"
+passed="${counts% *}"
+failed="${counts#* }"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "compat: $passed passed, $failed failed"
 exit "$status"
