@@ -88,6 +88,12 @@ api_key="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 printf '{"clients":[{"name":"bench","keySha256":["%s"],"scopes":["requests:write","requests:read"]}]}\n' \
     "$(printf %s "$api_key" | sha256sum | cut -d' ' -f1)" >"$work/keys.json"
 
+# forwarded_count EMULATOR_URL CA_FILE: the user requests the emulator has received so far.
+forwarded_count() {
+    curl -sS --max-time 30 --cacert "$2" -H 'Authorization: Bearer emulator-admin-token' "$1/_emulator/stats" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["calls"].get("POST /userrequests", 0))'
+}
+
 # run_configuration NAME REPLICAS DATABASE_URL COUNT_COMMAND: prints one result line, appends it to $work/table.
 run_configuration() {
     local name=$1 replicas=$2 database_url=$3 count_command=$4
@@ -126,6 +132,8 @@ run_configuration() {
     cpu_gateways=$(cpu_ticks "${gateway_pids[@]}")
     cpu_postgres=$(cpu_ticks $(postgres_pids))
     cpu_emulator=$(cpu_ticks "$emulator_pid")
+    local forwarded_before
+    forwarded_before=$(forwarded_count "$emulator_url" "$work/tls-$name/cert.pem")
     local threads=1
     [ "$replicas" -eq 1 ] && threads=2
     for index in $(seq "$replicas"); do
@@ -141,6 +149,7 @@ run_configuration() {
     cpu_emulator=$(( $(cpu_ticks "$emulator_pid") - cpu_emulator ))
     local load_after
     load_after=$(load)
+    local forwarded=$(( $(forwarded_count "$emulator_url" "$work/tls-$name/cert.pem") - forwarded_before ))
     sleep 1 # answers in flight when wrk stopped are stored too
     local rows_after
     rows_after=$(eval "$count_command")
@@ -148,17 +157,17 @@ run_configuration() {
 
     echo "   $name: $replicas replica(s) done"
     python3 - "$name" "$replicas" "$connections" "$duration" "$hz" "$((rows_after - rows_before))" \
-        "$cpu_gateways" "$cpu_postgres" "$cpu_emulator" "$load_before" "$load_after" "$work/$name-wrk-"*.txt \
+        "$cpu_gateways" "$cpu_postgres" "$cpu_emulator" "$load_before" "$load_after" "$forwarded" "$work/$name-wrk-"*.txt \
         <<'PY' >>"$work/table"
 import re, sys
-name, replicas, connections, duration, hz, rows, cpu_gw, cpu_pg, cpu_emu, load_before, load_after = sys.argv[1:12]
+name, replicas, connections, duration, hz, rows, cpu_gw, cpu_pg, cpu_emu, load_before, load_after, forwarded = sys.argv[1:13]
 duration, hz = float(duration), float(hz)
 ok = total = errors = 0
 p99s = []
 def micros(text):
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
     return float(value) * {"us": 1, "ms": 1e3, "s": 1e6}[unit]
-for path in sys.argv[12:]:
+for path in sys.argv[13:]:
     out = open(path).read()
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
@@ -170,7 +179,7 @@ for path in sys.argv[12:]:
     p99s.append(micros(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)))
 cpu = lambda ticks: f"{int(ticks) / hz / duration * 100:.0f}%"
 print(f"{name}\t{replicas}\t{connections}\t{ok / duration:.0f}\t{max(p99s) / 1000:.1f}\t{errors}\t{ok}\t{rows}"
-      f"\t{cpu(cpu_gw)}\t{cpu(cpu_pg)}\t{cpu(cpu_emu)}\t{load_before} -> {load_after}")
+      f"\t{cpu(cpu_gw)}\t{cpu(cpu_pg)}\t{cpu(cpu_emu)}\t{load_before} -> {load_after}\t{int(forwarded) / duration:.0f}")
 PY
 }
 
@@ -191,12 +200,13 @@ import sys
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
 base = float(rows[0][3]) or 1
 print()
-print(f"{'store':<12} {'replicas':>8} {'conns':>5} {'subm/s':>8} {'vs SQLite':>9} {'p99 ms':>8} {'errors':>6} "
+print(f"{'store':<12} {'replicas':>8} {'conns':>5} {'subm/s':>8} {'vs SQLite':>9} {'fwd/s':>6} {'p99 ms':>8} {'errors':>6} "
       f"{'2xx':>7} {'rows':>7} {'CPU gw':>7} {'CPU pg':>7} {'CPU emu':>7}  load 1/5/15 min before -> after")
 for r in rows:
     store = "SQLite" if r[0] == "sqlite" else "PostgreSQL"
-    print(f"{store:<12} {r[1]:>8} {r[2]:>5} {r[3]:>8} {float(r[3]) / base:>8.2f}x {r[4]:>8} {r[5]:>6} {r[6]:>7} {r[7]:>7} "
+    print(f"{store:<12} {r[1]:>8} {r[2]:>5} {r[3]:>8} {float(r[3]) / base:>8.2f}x {r[12]:>6} {r[4]:>8} {r[5]:>6} {r[6]:>7} {r[7]:>7} "
           f"{r[8]:>7} {r[9]:>7} {r[10]:>7}  {r[11]}")
-print("\nrows: requests stored during the run (>= the 2xx counted: answers in flight when wrk stopped are stored too);"
+print("\nfwd/s: user requests the emulator received during the run (every replica forwards while it accepts);"
+      "\nrows: requests stored during the run (>= the 2xx counted: answers in flight when wrk stopped are stored too);"
       "\nCPU: share of one core over the run (gateways summed; pg: the postmaster and its backends).")
 PY
