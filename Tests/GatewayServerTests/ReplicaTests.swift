@@ -359,12 +359,6 @@ final class ReplicaLoad: Sendable {
     func loadKillAndCheck(_ system: ReplicaSystem, started: ContinuousClock.Instant) async throws {
         let total = 10_000
         let victim = 1
-        // Purview answers submissions after 100 ms, so that the killed replica surely dies with sends in flight.
-        let fault = try await system.call(
-            .post, system.emulatorURL + "/_emulator/faults",
-            headers: ["Authorization": "Bearer \(EmulatorConfig.Demo.adminToken)"],
-            body: (["match": "POST /userrequests", "latencyMs": 100] as JSONValue).serialized())
-        #expect(fault.status == 200)
         let load = ReplicaLoad(total: total, replicaCount: system.replicas.count)
         let submitters = Task {
             await withDiscardingTaskGroup { group in
@@ -380,6 +374,13 @@ final class ReplicaLoad: Sendable {
         while load.acknowledgedCount.load(ordering: .relaxed) < total / 2 && ContinuousClock.now < killDeadline {
             try await Task.sleep(for: .milliseconds(5))
         }
+        // For one second Purview holds each submission for a second, so that the replica dies with sends in flight.
+        let slow = try await system.call(
+            .post, system.emulatorURL + "/_emulator/faults",
+            headers: ["Authorization": "Bearer \(EmulatorConfig.Demo.adminToken)"],
+            body: (["match": "POST /userrequests", "latencyMs": 1000, "seconds": 1] as JSONValue).serialized())
+        #expect(slow.status == 200)
+        try await Task.sleep(for: .milliseconds(300))
         let acknowledgedAtKill = load.acknowledgedCount.load(ordering: .relaxed)
         system.replicas[victim].kill()
         let inFlightAtKill = load.inFlight(on: victim)
@@ -458,7 +459,7 @@ final class ReplicaLoad: Sendable {
             received >= forwarded, "Purview received \(received) submissions but \(forwarded) are recorded as forwarded"
         )
 
-        // The survivors' logs name each send the dead replica left behind (reconciled, never resent).
+        // The survivors' logs name each send they found `submitting` after its lease (the dead replica's among them).
         let interrupted = system.replicas.enumerated().filter { $0.offset != victim }
             .map { $0.element.standardError.components(separatedBy: "interrupted by a crash").count - 1 }.reduce(0, +)
         #expect(interrupted > 0, "the killed replica left no send in flight: the crash path was not exercised")
@@ -471,7 +472,7 @@ final class ReplicaLoad: Sendable {
         print(
             "replica test: \(ids.count) acknowledged (\(acknowledgedAtKill) before the kill, \(inFlightAtKill) in flight"
                 + " to the killed replica, \(load.failedAttempts.load(ordering: .relaxed)) failed attempts retried),"
-                + " \(interrupted) interrupted sends reconciled by the survivors, \(unknown) unknown, statuses \(statuses),"
+                + " \(interrupted) stale sends reconciled by the survivors, \(unknown) unknown, statuses \(statuses),"
                 + " Purview received \(received) POST /userrequests (\(received - forwarded) of them recorded unknown);"
                 + " submitting \(seconds(started, submitted)), settling \(seconds(submitted, settled)),"
                 + " total \(seconds(started, ContinuousClock.now))")
