@@ -20,6 +20,8 @@ public struct ForwarderConfiguration: Sendable {
     public var owner = "forwarder-\(UUID().uuidString.prefix(8))"
     /// How far back reconciliation looks for runs started by an ambiguous send (clock skew allowance).
     public var reconciliationSkew: Duration = .seconds(120)
+    /// Most full runs one reconciliation reads to compare payloads (Purview's run list omits them).
+    public var reconciliationRunReads = 20
 
     public init() {}
 }
@@ -259,6 +261,11 @@ public final class Forwarder: Sendable {
     /// operation type and payload, started after the send began. Found → recorded; not found → `unknown`.
     /// When Purview cannot be asked right now, nothing is decided and false is returned: the request stays
     /// `submitting` until its lease expires and the next reconciliation.
+    ///
+    /// Purview's run list carries each run's `targetValue` but not its payload, so the payload is compared on the
+    /// full run (`GET /workflowruns/{id}`), read only for list entries whose target value could be this payload's
+    /// (it is taken from the payload, e.g. the term's name), closest to the send's start first, at most
+    /// `reconciliationRunReads` of them.
     @discardableResult
     func reconcile(_ request: inout GatewayRequest, reason: RequestError, log: Logger) async -> Bool {
         guard let since = request.submittingSince, let operation = request.operations.first else {
@@ -270,20 +277,42 @@ public final class Forwarder: Sendable {
         query.timeWindow = "1d"
         query.orderBy = "startTime desc"
         let earliest = since.addingTimeInterval(-configuration.reconciliationSkew.seconds)
+        let payloadStrings = Self.strings(in: operation.payload)
+        let options = PurviewCallOptions(clientRequestId: request.purviewClientRequestId)
         do throws(PurviewClientError) {
             var matches: [WorkflowRun] = []
-            var pages = purview.listWorkflowRuns(query, options: PurviewCallOptions(clientRequestId: request.purviewClientRequestId)).makeAsyncIterator()
+            var candidates: [(run: WorkflowRun, distance: Double)] = []
+            var pages = purview.listWorkflowRuns(query, options: options).makeAsyncIterator()
             scan: while let page = try await pages.next() {
                 for run in page.value {
                     guard let started = run.startTime?.date else { continue }
                     if started < earliest { break scan }
-                    if run.runPayload?.type.rawValue == operation.type && Self.samePayload(run.runPayload?.payload, operation.payload) {
-                        matches.append(run)
+                    guard let runPayload = run.runPayload, runPayload.type.rawValue == operation.type else { continue }
+                    if let payload = runPayload.payload {
+                        if Self.samePayload(payload, operation.payload) { matches.append(run) }
+                    } else if let target = runPayload.targetValue, !target.isEmpty, !payloadStrings.contains(target) {
+                        continue
+                    } else {
+                        candidates.append((run, abs(started.timeIntervalSince(since))))
                     }
                 }
             }
+            candidates.sort { $0.distance < $1.distance }
+            for candidate in candidates.prefix(configuration.reconciliationRunReads) {
+                let full: WorkflowRun
+                do throws(PurviewClientError) {
+                    full = try await purview.getWorkflowRun(candidate.run.id, options: options).value
+                } catch where error.status == 404 {
+                    continue
+                }
+                if full.runPayload?.type.rawValue == operation.type && Self.samePayload(full.runPayload?.payload, operation.payload) {
+                    matches.append(full)
+                }
+            }
             if matches.isEmpty {
-                await transition(&request, .outcomeUnknown(RequestError(code: "outcome_unknown", message: "\(reason.message); no matching run found in Purview, so it was not resent")), log: log)
+                let unread = candidates.count - min(candidates.count, configuration.reconciliationRunReads)
+                let note = unread > 0 ? " among the \(configuration.reconciliationRunReads) closest candidates (\(unread) more not read)" : ""
+                await transition(&request, .outcomeUnknown(RequestError(code: "outcome_unknown", message: "\(reason.message); no matching run found in Purview\(note), so it was not resent")), log: log)
             } else {
                 log.info("reconciled an ambiguous send", metadata: ["runs": .int(matches.count)])
                 await transition(&request, .accepted(purviewRequestId: matches.first?.userRequestId, runIds: matches.map(\.id)), log: log)
@@ -295,6 +324,16 @@ public final class Forwarder: Sendable {
         } catch {
             await transition(&request, .outcomeUnknown(RequestError(code: "outcome_unknown", message: "\(reason.message); reconciliation failed: \(error.message)")), log: log)
             return true
+        }
+    }
+
+    /// Every string in `value` (object keys excluded): where a run's target value comes from.
+    static func strings(in value: JSONValue) -> Set<String> {
+        switch value {
+        case .string(let text): [text]
+        case .array(let items): items.reduce(into: Set<String>()) { $0.formUnion(strings(in: $1)) }
+        case .object(let object): object.reduce(into: Set<String>()) { $0.formUnion(strings(in: $1.value)) }
+        default: []
         }
     }
 

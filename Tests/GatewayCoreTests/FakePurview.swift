@@ -23,6 +23,8 @@ final class FakePurview: PurviewWorkflowAPI {
         var cancelled: [String] = []
         /// While true, listing runs fails as if Purview were unreachable.
         var listUnreachable = false
+        /// `GET /workflowruns/{id}` calls.
+        var runReads = 0
     }
 
     let state = Mutex(State())
@@ -45,7 +47,8 @@ final class FakePurview: PurviewWorkflowAPI {
                     let operation = payload.operations[0]
                     state.runs[id] = WorkflowRun(
                         id: id, workflowId: workflowId, startTime: PurviewTimestamp(Date()), requestor: "gateway", userRequestId: "ur-\(id.prefix(4))",
-                        runPayload: RunPayload(type: operation.type, targetValue: "t", payload: operation.payload), status: .inProgress)
+                        runPayload: RunPayload(type: operation.type, targetValue: Self.targetValue(operation.payload ?? .null), payload: operation.payload),
+                        status: .inProgress)
                     state.runOrder.insert(id, at: 0)
                     return id
                 }
@@ -64,7 +67,11 @@ final class FakePurview: PurviewWorkflowAPI {
         return PurviewResponse(value: try result.get(), status: 200, clientRequestId: options.clientRequestId ?? "", serviceRequestId: "svc")
     }
 
+    /// Purview's `targetValue`: the term's name (for other operations the fake leaves it empty).
+    static func targetValue(_ payload: JSONValue) -> String { payload["glossaryTerm"]?["name"]?.stringValue ?? "" }
+
     func getWorkflowRun(_ id: String, options: PurviewCallOptions) async throws(PurviewClientError) -> PurviewResponse<WorkflowRun> {
+        state.withLock { $0.runReads += 1 }
         guard let run = state.withLock({ $0.runs[id] }) else { throw Self.error(.service, status: 404, code: "NotFound") }
         return PurviewResponse(value: run, status: 200, clientRequestId: "", serviceRequestId: nil)
     }
@@ -78,7 +85,14 @@ final class FakePurview: PurviewWorkflowAPI {
     }
 
     func listWorkflowRuns(_ query: WorkflowRunQuery, options: PurviewCallOptions) -> PurviewPages<WorkflowRun> {
-        let (runs, unreachable) = state.withLock { state in (state.runOrder.compactMap { state.runs[$0] }, state.listUnreachable) }
+        // As Purview's list: runPayload without its payload (only the full run has it).
+        let (runs, unreachable) = state.withLock { state in
+            (state.runOrder.compactMap { state.runs[$0] }.map { run in
+                var listed = run
+                listed.runPayload?.payload = nil
+                return listed
+            }, state.listUnreachable)
+        }
         return PurviewPages(first: HTTPURLForTests.url) { _ async throws(PurviewClientError) in
             if unreachable { throw Self.error(.unreachable, code: "connect_failed") }
             return Page(value: runs)

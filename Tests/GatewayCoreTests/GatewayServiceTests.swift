@@ -153,6 +153,38 @@ import Testing
         #expect(purview.submissionCount == 1)
     }
 
+    /// Regression: Purview's run list omits the payload, and reconciliation compared payloads on the list alone, so
+    /// an ambiguous send that Purview did process always ended `unknown`. Runs whose target value is another term's
+    /// are passed over without reading them.
+    @Test func ambiguousSendIsFoundAmongOtherRunsOfTheSameType() async throws {
+        let gateway = service()
+        let other: JSONValue = [
+            "glossaryId": "20031e20-b4df-4a66-a61d-1b0716f3fa48", "name": "Costs", "definition": "Money out.",
+            "requestedBy": "ada@contoso.com",
+        ]
+        let sameName: JSONValue = [
+            "glossaryId": "20031e20-b4df-4a66-a61d-1b0716f3fa48", "name": "Revenue", "definition": "Another one.",
+            "requestedBy": "ada@contoso.com",
+        ]
+        try await withRunning(gateway) {
+            for (index, earlier) in [other, other, sameName].enumerated() {
+                let result = try await gateway.submit(kind: .termCreation, body: earlier, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
+                guard case .created(let request, _) = result else { return }
+                #expect(try await waitFor(request.id) { $0.status == .submitted }.workflowRunIds.count == 1, "earlier request \(index)")
+            }
+            purview.script(.acceptButLoseAnswer(runs: 1))
+            let result = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .seconds(60))
+            guard case .created(let request, _) = result else { return }
+            let settled = try await waitFor(request.id) { $0.status != .submitting }
+            let newest = purview.state.withLock { $0.runOrder.first }
+            #expect(settled.status == .submitted)
+            #expect(settled.workflowRunIds == [newest].compactMap { $0 })
+        }
+        #expect(purview.submissionCount == 4)
+        // Only the runs named "Revenue" were read: the ambiguous send's and the one with another definition.
+        #expect(purview.state.withLock { $0.runReads } == 2)
+    }
+
     @Test func ambiguousSendWithNoRunBecomesUnknown() async throws {
         purview.script(.fail(FakePurview.error(.ambiguous, code: "request_timeout")))
         let gateway = service()

@@ -241,6 +241,7 @@ extension EmulatorEngine {
         }
         state.tasks[task.id] = task
         state.taskOrder.append(task.id)
+        if task.hasTimers { state.timedTaskOrder.append(task.id) }
         record.taskId = task.id
         run.setAction(action.name, record)
     }

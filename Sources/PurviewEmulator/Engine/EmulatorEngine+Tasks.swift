@@ -251,7 +251,7 @@ extension EmulatorEngine {
         let current = now
         for _ in 0..<10_000 {
             var next: (time: PurviewTimestamp, isReminder: Bool, order: Int, id: String)?
-            for (order, id) in state.taskOrder.enumerated() {
+            for (order, id) in state.timedTaskOrder.enumerated() {
                 guard let task = state.tasks[id], task.isOpen else { continue }
                 var candidates: [(PurviewTimestamp, Bool)] = []
                 if let expiry = task.expiry, expiry.expiryTime <= current {

@@ -67,6 +67,9 @@ struct EngineState: Sendable, Hashable {
     var runOrder: [String] = []
     var tasks: [String: TaskRecord] = [:]
     var taskOrder: [String] = []
+    /// The tasks created with a reminder or an expiry, in `taskOrder` order: the only ones timers can fire for, so
+    /// the timer scan that precedes every call stays small however many plain tasks there are.
+    var timedTaskOrder: [String] = []
     var userRequests: [String: UserRequestRecord] = [:]
     var userRequestOrder: [String] = []
     var effects: [EmulatorEffect] = []
@@ -384,6 +387,7 @@ public struct EmulatorEngine: Sendable {
             let record = try TaskRecord(snapshot: item)
             restored.tasks[record.id] = record
             restored.taskOrder.append(record.id)
+            if record.hasTimers { restored.timedTaskOrder.append(record.id) }
         }
         for item in try reader.array("userRequests") {
             let record = try UserRequestRecord(snapshot: item)

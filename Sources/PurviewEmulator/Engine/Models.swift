@@ -428,6 +428,9 @@ struct TaskRecord: Sendable, Hashable {
         }
     }
 
+    /// Whether a reminder or an expiry can fire for it (both are set only when the task is created).
+    var hasTimers: Bool { reminder != nil || expiry != nil }
+
     /// The status the list filter `taskStatuses` compares with.
     var statusText: String {
         switch type {
