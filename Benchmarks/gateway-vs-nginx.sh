@@ -311,7 +311,8 @@ for file in "$work"/perf-stat-*.txt; do
 done
 for file in "$work"/perf-*.data; do
     [ -f "$file" ] || continue
-    echo; echo "== $(basename "$file" .data): top symbols of the gateway (self time)"
-    perf report -i "$file" --no-children --sort dso,symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 | cut -c1-160
     KEEP=1
+    echo; echo "== $(basename "$file" .data): top symbols of the gateway (self time)"
+    perf report -i "$file" --no-children --sort dso,symbol --stdio >"${file%.data}.txt" 2>/dev/null || true
+    grep -E '^ +[0-9]' "${file%.data}.txt" | head -25 | cut -c1-160 || true
 done
