@@ -193,7 +193,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         let buffer = loop.readBuffer
         let result: IOResult<Int>
         do {
-            result = try Syscall.read(fd, into: buffer)
+            result = try Syscall.receive(fd, into: buffer)
         } catch {
             perform(machine.ioFailed())
             return
@@ -621,7 +621,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         }
         let body = body ?? []
         let outcome = head.withUnsafeBytes { headBytes in
-            body.withUnsafeBytes { bodyBytes in Self.writev(fd, headBytes, bodyBytes) }
+            body.withUnsafeBytes { bodyBytes in Self.send(fd, headBytes, bodyBytes) }
         }
         guard case .success(let result) = outcome else {
             perform(machine.ioFailed())
@@ -644,7 +644,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         if !output.isEmpty { writeReady = false }
     }
 
-    private static func writev(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer)
+    private static func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer)
         -> Result<IOResult<Int>, IOError>
     {
         var vectors = (
@@ -655,7 +655,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         return withUnsafeMutableBytes(of: &vectors) { raw -> Result<IOResult<Int>, IOError> in
             let pointer = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
             do throws(IOError) {
-                return .success(try Syscall.writev(fd, UnsafeBufferPointer(start: pointer, count: count)))
+                return .success(try Syscall.send(fd, UnsafeBufferPointer(start: pointer, count: count)))
             } catch {
                 return .failure(error)
             }
@@ -689,7 +689,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         while tls.pendingCiphertextCount > 0, !blocked, !failed {
             tls.withPendingCiphertext { (bytes: UnsafeRawBufferPointer) -> Int in
                 do throws(IOError) {
-                    switch try Syscall.write(fd, bytes) {
+                    switch try Syscall.send(fd, bytes) {
                     case .processed(let count): return count
                     case .wouldBlock:
                         blocked = true
@@ -839,7 +839,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         while readReady, !closed {
             let result: IOResult<Int>
             do {
-                result = try Syscall.read(fd, into: loop.readBuffer)
+                result = try Syscall.receive(fd, into: loop.readBuffer)
             } catch {
                 finalClose()
                 return
