@@ -600,22 +600,23 @@ struct MessageParserCore: Sendable {
     /// `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2), or empty; RFC 9112 §3.2 requires a 400
     /// for anything else, which keeps paths, userinfo and spaces out of what routing and logs see.
     static func isValidHost(_ value: String) -> Bool {
-        let bytes = value.utf8
-        var index = bytes.startIndex
+        if let valid = value.utf8.withContiguousStorageIfAvailable(isValidHost) { return valid }
+        return Array(value.utf8).withUnsafeBufferPointer(isValidHost)
+    }
+
+    private static func isValidHost(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
         if bytes.first == UInt8(ascii: "[") {
             // IP-literal: IPv6 (with an optional zone) or IPvFuture.
-            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
-            let literal = bytes[bytes.index(after: index)..<close]
-            guard !literal.isEmpty, literal.allSatisfy({ isRegNameByte($0) || $0 == UInt8(ascii: ":") }) else {
-                return false
-            }
-            index = bytes.index(after: close)
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")), close > 1 else { return false }
+            for byte in bytes[1..<close] where !isRegNameByte(byte) && byte != UInt8(ascii: ":") { return false }
+            index = close + 1
         } else {
-            while index < bytes.endIndex && isRegNameByte(bytes[index]) { index = bytes.index(after: index) }
+            while index < bytes.count && isRegNameByte(bytes[index]) { index += 1 }
         }
-        guard index < bytes.endIndex else { return true }
+        guard index < bytes.count else { return true }
         guard bytes[index] == UInt8(ascii: ":") else { return false }
-        let port = bytes[bytes.index(after: index)...]
+        let port = bytes[(index + 1)...]
         return port.count <= 5 && port.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 

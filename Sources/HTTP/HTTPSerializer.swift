@@ -51,8 +51,8 @@ public enum HTTPSerializer {
 
     /// True when a field may be written as is.
     public static func isValid(_ field: HTTPField) -> Bool {
-        !field.name.isEmpty && field.name.utf8.allSatisfy(HTTPSyntax.isTokenByte)
-            && field.value.utf8.allSatisfy(HTTPSyntax.isFieldValueByte)
+        !field.name.isEmpty && HTTPSyntax.allBytes(of: field.name, HTTPSyntax.isTokenByte)
+            && HTTPSyntax.allBytes(of: field.value, HTTPSyntax.isFieldValueByte)
     }
 
     private static let http10: [UInt8] = Array("HTTP/1.0".utf8)

@@ -91,22 +91,25 @@ public final class Router {
     }
 
     /// The routing table as an immutable responder.
-    public func freeze() -> Responder { Responder(root: root) }
+    public func freeze() -> Responder { Responder(root: RouteNode(root)) }
 
     /// A frozen routing table.
     public struct Responder: HTTPResponder {
-        fileprivate let root: Node
+        fileprivate let root: RouteNode
 
         public func route(_ head: HTTPRequestHead) -> HTTPRoute {
             let path = Router.path(of: head)
-            guard path.first == "/" else { return HTTPRoute(handler: Router.notFound) }
+            guard path.utf8.first == UInt8(ascii: "/") else { return HTTPRoute(handler: Router.notFound) }
             var values: [Substring] = []
-            guard let node = Self.match(root, path.dropFirst(), &values) else {
+            guard let node = Self.match(root, path[path.utf8.index(after: path.startIndex)...], &values) else {
                 return HTTPRoute(handler: Router.notFound)
             }
-            guard let endpoint = node.endpoints[head.method] ?? (head.method == .head ? node.endpoints[.get] : nil)
+            guard let endpoint = node.endpoint(for: head.method) ?? (head.method == .head ? node.endpoint(for: .get) : nil)
             else {
                 return HTTPRoute(handler: Router.methodNotAllowed(node.allowHeader))
+            }
+            guard !endpoint.parameterNames.isEmpty else {
+                return HTTPRoute(handler: endpoint.handler, bodyLimit: endpoint.bodyLimit)
             }
             var parameters: [String: String] = [:]
             for (name, value) in zip(endpoint.parameterNames, values) {
@@ -117,11 +120,11 @@ public final class Router {
 
         /// The node whose pattern matches `path` (the part after a "/"), literal segments before
         /// parameters, backtracking when a literal leads nowhere. Only nodes with endpoints match.
-        private static func match(_ node: Node, _ path: Substring, _ values: inout [Substring]) -> Node? {
-            let end = path.firstIndex(of: "/") ?? path.endIndex
+        private static func match(_ node: RouteNode, _ path: Substring, _ values: inout [Substring]) -> RouteNode? {
+            let end = path.utf8.firstIndex(of: UInt8(ascii: "/")) ?? path.endIndex
             let segment = path[..<end]
-            let rest: Substring? = end < path.endIndex ? path[path.index(after: end)...] : nil
-            if let literal = node.literals[segment] {
+            let rest: Substring? = end < path.endIndex ? path[path.utf8.index(after: end)...] : nil
+            if let literal = node.literal(segment) {
                 if let rest {
                     if let found = match(literal, rest, &values) { return found }
                 } else if !literal.endpoints.isEmpty {
@@ -152,6 +155,32 @@ public final class Router {
         var handler: HTTPHandler
         var bodyLimit: Int?
         var parameterNames: [String]
+    }
+
+    /// The builder's tree as requests walk it: a node's few children and methods sit in small arrays
+    /// searched in order, which beats hashing the segment and the method on every request.
+    fileprivate final class RouteNode: Sendable {
+        let literals: [(segment: String, node: RouteNode)]
+        let parameter: RouteNode?
+        let endpoints: [(method: HTTPMethod, endpoint: Endpoint)]
+        let allowHeader: String
+
+        init(_ node: Node) {
+            literals = node.literals.map { (String($0.key), RouteNode($0.value)) }
+            parameter = node.parameter.map(RouteNode.init)
+            endpoints = node.endpoints.map { ($0.key, $0.value) }
+            allowHeader = node.allowHeader
+        }
+
+        func literal(_ segment: Substring) -> RouteNode? {
+            for literal in literals where literal.segment == segment { return literal.node }
+            return nil
+        }
+
+        func endpoint(for method: HTTPMethod) -> Endpoint? {
+            for entry in endpoints where entry.method == method { return entry.endpoint }
+            return nil
+        }
     }
 
     fileprivate struct Node: Sendable {

@@ -258,7 +258,8 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             while !closed {
                 switch machine.state {
                 case .idle, .readingHead:
-                    guard let part = try parser.next() else {
+                    // Nothing buffered (the usual state after answering a request): no part can come out.
+                    guard parser.bufferedByteCount > 0, let part = try parser.next() else {
                         if parser.bufferedByteCount > 0 { perform(machine.bytesArrived()) }
                         return
                     }
