@@ -620,20 +620,11 @@ struct MessageParserCore: Sendable {
         return port.count <= 5 && port.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
-    /// reg-name bytes: unreserved, sub-delims and "%" of pct-encoded.
+    /// reg-name bytes: unreserved, sub-delims and "%" of pct-encoded: `-._~%!$&'()*+,;=`, digits, letters.
     private static func isRegNameByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"),
-            UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
-            UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
-            UInt8(ascii: "="):
-            return true
-        default:
-            return false
-        }
+        // One bit per ASCII byte, as in `HTTPSyntax.isTokenByte`: bytes 0–63, then bytes 64–127.
+        let mask: UInt64 = byte < 64 ? 0x2BFF_7FF2_0000_0000 : (byte < 128 ? 0x47FF_FFFE_87FF_FFFE : 0)
+        return (mask >> UInt64(byte & 63)) & 1 == 1
     }
 
     enum BodyFraming {
@@ -840,8 +831,8 @@ struct MessageParserCore: Sendable {
             throw .bad("invalid request target")
         }
         let version = try parseVersion(line, from: targetEnd + 1)
-        let method = HTTPMethod(
-            unchecked: String(decoding: UnsafeBufferPointer(rebasing: line[..<methodEnd]), as: UTF8.self))
+        let methodBytes = UnsafeBufferPointer(rebasing: line[..<methodEnd])
+        let method = knownMethod(methodBytes) ?? HTTPMethod(unchecked: String(decoding: methodBytes, as: UTF8.self))
         let targetBytes = UnsafeBufferPointer(rebasing: line[targetStart..<targetEnd])
         switch RequestTarget.form(of: targetBytes) {
         case .origin:
@@ -856,6 +847,20 @@ struct MessageParserCore: Sendable {
             if method != .options { throw .bad("'*' target is only valid with OPTIONS") }
         }
         return .request(method, String(decoding: targetBytes, as: UTF8.self), version)
+    }
+
+    /// The common methods without building a string per request.
+    private static func knownMethod(_ bytes: UnsafeBufferPointer<UInt8>) -> HTTPMethod? {
+        func equals(_ name: StaticString) -> Bool {
+            UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount).elementsEqual(bytes)
+        }
+        switch bytes.count {
+        case 3: return equals("GET") ? .get : equals("PUT") ? .put : nil
+        case 4: return equals("POST") ? .post : equals("HEAD") ? .head : nil
+        case 5: return equals("PATCH") ? .patch : nil
+        case 6: return equals("DELETE") ? .delete : nil
+        default: return nil
+        }
     }
 
     /// `HTTP-version SP 3DIGIT SP [ reason-phrase ]`; the SP before an empty reason may be missing.

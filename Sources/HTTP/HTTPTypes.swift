@@ -447,10 +447,22 @@ public enum HTTPSyntax {
 
     static func isSpaceOrTab(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
 
-    /// Whether every UTF-8 byte of `text` passes `test`, over contiguous bytes when the string has them.
-    static func allBytes(of text: String, _ test: (UInt8) -> Bool) -> Bool {
-        if let result = text.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(test) }) { return result }
-        return text.utf8.allSatisfy(test)
+    /// A non-empty token (a valid field name), checked over contiguous bytes when the string has them.
+    static func isToken(_ text: String) -> Bool {
+        let valid = text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where !isTokenByte(byte) { return false }
+            return true
+        }
+        return !text.isEmpty && (valid ?? text.utf8.allSatisfy(isTokenByte))
+    }
+
+    /// A valid field value (no CR, LF, NUL or other control byte).
+    static func isFieldValue(_ text: String) -> Bool {
+        let valid = text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where !isFieldValueByte(byte) { return false }
+            return true
+        }
+        return valid ?? text.utf8.allSatisfy(isFieldValueByte)
     }
 
     @inlinable

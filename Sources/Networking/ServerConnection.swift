@@ -520,10 +520,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             perform(action)
             return
         }
-        var head = loop.headScratch
-        loop.headScratch = []
-        head.removeAll(keepingCapacity: true)
-        ResponseHeadEncoder.encode(
+        writeHead(
             status: response.status, fields: response.headers,
             extras: ResponseHeadEncoder.Extras(
                 framing: framing, closeAfter: closeAfter,
@@ -531,10 +528,22 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
                 dateLine: loop.dateCache.current(), serverLine: core.serverLine,
                 requestID: current.requestID.map { (core.configuration.requestIDHeader!, $0) },
                 contentEncodingGzip: gzip, varyAcceptEncoding: vary),
-            into: &head)
-        write(head: head, body: noBody ? nil : bodyBytes)
-        loop.headScratch = head
+            body: noBody ? nil : bodyBytes)
         afterWrite()
+    }
+
+    /// Encodes a head into the loop's scratch buffer (into an array of its size when it is larger) and
+    /// writes it with `body`.
+    private func writeHead(status: HTTPStatus, fields: HTTPFields, extras: ResponseHeadEncoder.Extras, body: [UInt8]?) {
+        var writer = HeadWriter(loop.headBuffer)
+        ResponseHeadEncoder.encode(status: status, fields: fields, extras: extras, into: &writer)
+        guard writer.overflowed else {
+            write(head: writer.bytes, body: body)
+            return
+        }
+        var head: [UInt8] = []
+        ResponseHeadEncoder.encode(status: status, fields: fields, extras: extras, into: &head)
+        head.withUnsafeBytes { write(head: $0, body: body) }
     }
 
     /// `Connection: close` among the handler's fields (a quick length check first: this runs per response).
@@ -607,8 +616,8 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
 
     // MARK: writing
 
-    /// Writes head and body, straight from the arrays when nothing is queued, queuing what the socket did not take.
-    private func write(head: [UInt8], body: [UInt8]?) {
+    /// Writes head and body straight from memory when nothing is queued, queuing what the socket did not take.
+    private func write(head: UnsafeRawBufferPointer, body: [UInt8]?) {
         if tls != nil {
             queue(head)
             if let body { queue(body) }
@@ -616,14 +625,12 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             return
         }
         guard output.isEmpty, writeReady else {
-            output.append(head)
+            output.append(head, from: 0)
             if let body { output.append(body) }
             return
         }
         let body = body ?? []
-        let outcome = head.withUnsafeBytes { headBytes in
-            body.withUnsafeBytes { bodyBytes in Self.send(fd, headBytes, bodyBytes) }
-        }
+        let outcome = body.withUnsafeBytes { bodyBytes in Self.send(fd, head, bodyBytes) }
         guard case .success(let result) = outcome else {
             perform(machine.ioFailed())
             return
@@ -637,7 +644,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             written = count
         }
         if written < head.count {
-            output.append(Array(head[written...]))
+            output.append(head, from: written)
             output.append(body)
         } else {
             output.append(body, from: written - head.count)
@@ -708,19 +715,24 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
 
     /// Queues plaintext: as is for TCP, encrypted right away for TLS.
     private func queue(_ bytes: [UInt8]) {
-        guard let tls else {
+        guard tls != nil else {
             output.append(bytes)
             return
         }
-        let result = bytes.withUnsafeBytes { raw -> Result<Void, TLSError> in
-            do throws(TLSError) {
-                try tls.writePlaintext(raw)
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
+        bytes.withUnsafeBytes { queue($0) }
+    }
+
+    /// Queues a copy of `bytes` (plaintext), encrypted right away for TLS.
+    private func queue(_ bytes: UnsafeRawBufferPointer) {
+        guard let tls else {
+            output.append(bytes, from: 0)
+            return
         }
-        if case .failure = result { perform(machine.ioFailed()) }
+        do throws(TLSError) {
+            try tls.writePlaintext(bytes)
+        } catch {
+            perform(machine.ioFailed())
+        }
     }
 
     private var hasPendingOutput: Bool {
@@ -788,17 +800,14 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
 
     /// An error the HTTP layer answers: always closes after, whatever the handler of a request would do.
     private func writeErrorResponse(_ response: ServerResponse) {
-        var head: [UInt8] = []
-        head.reserveCapacity(256)
         let body = response.body.bytes ?? []
-        ResponseHeadEncoder.encode(
+        writeHead(
             status: response.status, fields: response.headers,
             extras: ResponseHeadEncoder.Extras(
                 framing: .contentLength(body.count), closeAfter: true, announceKeepAlive: false,
                 dateLine: loop.dateCache.current(), serverLine: core.serverLine,
                 requestID: exchange?.requestID.map { (core.configuration.requestIDHeader!, $0) }),
-            into: &head)
-        write(head: head, body: exchange?.isHead == true ? nil : body)
+            body: exchange?.isHead == true ? nil : body)
         if !hasPendingOutput {
             perform(machine.outputFlushed())
         } else {
