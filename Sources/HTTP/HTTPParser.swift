@@ -264,6 +264,8 @@ struct MessageParserCore: Sendable {
     private var emptyLinesSkipped = 0
     private var startLine: StartLine = .pending
     private var fields = HTTPFields()
+    /// The head's framing fields, noted as they are parsed.
+    private var framing = FramingFields()
     private var fieldBytes = 0
     private var bodyBytes = 0
     /// A declared Content-Length not yet compared with the (possibly route-specific) body limit.
@@ -346,6 +348,7 @@ struct MessageParserCore: Sendable {
                 startLine = parsed
                 fields = HTTPFields()
                 fields.reserveCapacity(16)
+                framing = FramingFields()
                 fieldBytes = 0
                 state = .fields
             case .fields:
@@ -355,7 +358,7 @@ struct MessageParserCore: Sendable {
                     continue
                 }
                 fieldBytes += line.count + 2
-                try addField(line)
+                try addField(line, notingFraming: true)
             case .fixedBody(let remaining):
                 if let length = unverifiedLength {
                     unverifiedLength = nil
@@ -418,7 +421,7 @@ struct MessageParserCore: Sendable {
                     return endMessage(trailers: fields)
                 }
                 fieldBytes += line.count + 2
-                try addField(line)
+                try addField(line, notingFraming: false)
             }
         }
     }
@@ -483,12 +486,14 @@ struct MessageParserCore: Sendable {
         return line
     }
 
-    private mutating func addField(_ line: ArraySlice<UInt8>) throws(HTTPParseError) {
+    /// Trailers are not noted for framing: only the head decides it.
+    private mutating func addField(_ line: ArraySlice<UInt8>, notingFraming: Bool) throws(HTTPParseError) {
         if fields.count >= limits.maxFieldCount {
             throw HTTPParseError(
                 status: .requestHeaderFieldsTooLarge, message: "more than \(limits.maxFieldCount) header fields")
         }
         let field = try line.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in try Self.parseField(bytes) }
+        if notingFraming { framing.note(field) }
         fields.append(field)
     }
 
@@ -518,7 +523,7 @@ struct MessageParserCore: Sendable {
     }
 
     private mutating func frameRequest(_ head: HTTPRequestHead) throws(HTTPParseError) {
-        let summary = FramingFields(head.fields)
+        let summary = framing
         if head.version == .http1_1 && summary.hostCount != 1 {
             throw .bad(summary.hostCount == 0 ? "missing Host header" : "more than one Host header")
         }
@@ -559,7 +564,7 @@ struct MessageParserCore: Sendable {
             state = .fixedBody(remaining: 0)
             return
         }
-        switch try Self.bodyFraming(FramingFields(head.fields), version: head.version, isRequest: false) {
+        switch try Self.bodyFraming(framing, version: head.version, isRequest: false) {
         case .chunked:
             state = .chunkSize
         case .length(let length):
@@ -570,7 +575,7 @@ struct MessageParserCore: Sendable {
         }
     }
 
-    /// The fields that decide framing, gathered in one pass.
+    /// The fields that decide framing, noted one by one as the head is parsed.
     struct FramingFields {
         var hostCount = 0
         var hostsValid = true
@@ -578,21 +583,19 @@ struct MessageParserCore: Sendable {
         var transferEncoding: [String] = []
         var expect: [String] = []
 
-        init(_ fields: HTTPFields) {
-            for field in fields {
-                switch field.name.utf8.count {
-                case 4 where HTTPSyntax.equalsIgnoringCase(field.name, "host"):
-                    hostCount += 1
-                    hostsValid = hostsValid && MessageParserCore.isValidHost(field.value)
-                case 6 where HTTPSyntax.equalsIgnoringCase(field.name, "expect"):
-                    expect.append(field.value)
-                case 14 where HTTPSyntax.equalsIgnoringCase(field.name, "content-length"):
-                    contentLength.append(field.value)
-                case 17 where HTTPSyntax.equalsIgnoringCase(field.name, "transfer-encoding"):
-                    transferEncoding.append(field.value)
-                default:
-                    break
-                }
+        mutating func note(_ field: HTTPField) {
+            switch field.name.utf8.count {
+            case 4 where HTTPSyntax.equalsIgnoringCase(field.name, "host"):
+                hostCount += 1
+                hostsValid = hostsValid && MessageParserCore.isValidHost(field.value)
+            case 6 where HTTPSyntax.equalsIgnoringCase(field.name, "expect"):
+                expect.append(field.value)
+            case 14 where HTTPSyntax.equalsIgnoringCase(field.name, "content-length"):
+                contentLength.append(field.value)
+            case 17 where HTTPSyntax.equalsIgnoringCase(field.name, "transfer-encoding"):
+                transferEncoding.append(field.value)
+            default:
+                break
             }
         }
     }

@@ -293,7 +293,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
 
     // MARK: exchanges
 
-    private func startExchange(_ head: HTTPRequestHead) {
+    private func startExchange(_ head: consuming HTTPRequestHead) {
         let route = core.responder.route(head)
         exchangeNumber &+= 1
         var requestID: String? = nil
@@ -325,8 +325,9 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
                 return
             }
         }
+        let keepAlive = head.keepAlive
         exchange = Exchange(number: exchangeNumber, head: head, route: route, requestID: requestID, decoding: decoding)
-        perform(machine.headReceived(keepAlive: head.keepAlive, expectsContinue: parser.expectsContinue))
+        perform(machine.headReceived(keepAlive: keepAlive, expectsContinue: parser.expectsContinue))
     }
 
     private func deliverBody(_ bytes: [UInt8]) {
@@ -425,13 +426,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             body: requestBody, requestID: current.requestID)
         switch current.route.handler.kind {
         case .immediate(let handle):
-            let response: ServerResponse
-            do {
-                response = try handle(request)
-            } catch {
-                response = renderError(error)
-            }
-            respond(response)
+            respond(Self.run(handle, request, core: core))
         case .async(let handle):
             let number = current.number
             let core = self.core
@@ -466,6 +461,17 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
                 loop.execute { [self] in self.streamEnded(number, failed: failed) }
             }
             current.task = task
+        }
+    }
+
+    /// An immediate handler's response, or the rendered error it threw.
+    private static func run(
+        _ handle: (ServerRequest) throws -> ServerResponse, _ request: ServerRequest, core: ServerCore
+    ) -> ServerResponse {
+        do {
+            return try handle(request)
+        } catch {
+            return core.render(error, requestID: request.requestID)
         }
     }
 
@@ -746,11 +752,9 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     /// Tells the machine how writing went and wakes a streamed response's producer once there is room.
     private func afterWrite() {
         guard !closed else { return }
-        if pendingOutputByteCount <= Self.outputHighWatermark, let current = exchange,
-            let waiter = current.producerWaiter
-        {
+        if let current = exchange, current.producerWaiter != nil, pendingOutputByteCount <= Self.outputHighWatermark {
+            current.producerWaiter?.resume()
             current.producerWaiter = nil
-            waiter.resume()
         }
         if !hasPendingOutput {
             perform(machine.outputFlushed())
