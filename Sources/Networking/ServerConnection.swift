@@ -62,7 +62,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         var launched = false
         var task: Task<Void, Never>?
         /// A streamed response's producer, waiting until the output queue drains.
-        var producerWaiter: CheckedContinuation<Void, any Error>?
+        var producerWaiter: ProducerWaiter?
         var isHead: Bool { head.method == .head }
 
         init(number: UInt64, head: HTTPRequestHead, route: HTTPRoute, requestID: String?, decoding: BodyDecoding) {
@@ -72,6 +72,13 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             self.requestID = requestID
             self.decoding = decoding
         }
+    }
+
+    /// A streamed response's producer waiting for room. Boxed: an optional class reference is free to test
+    /// and clear on every request, an optional generic continuation goes through value witnesses.
+    private final class ProducerWaiter {
+        let continuation: CheckedContinuation<Void, any Error>
+        init(_ continuation: CheckedContinuation<Void, any Error>) { self.continuation = continuation }
     }
 
     private enum BodySink {
@@ -428,39 +435,45 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         case .immediate(let handle):
             respond(Self.run(handle, request, core: core))
         case .async(let handle):
-            let number = current.number
-            let core = self.core
-            let loop = self.loop
-            let task = Task { [self] in
-                var response: ServerResponse
-                do {
-                    response = try await handle(request)
-                } catch {
-                    response = core.render(error, requestID: request.requestID)
-                }
-                // Compression happens here, off the event loop.
-                let coding = core.encode(&response, for: request.head)
-                let ready = response
-                loop.execute { [self] in self.handlerResponded(ready, coding, number) }
-                guard case .stream(let produce) = response.body.storage, request.method != .head,
-                    !response.status.forbidsBody
-                else { return }
-                let encoder = coding.gzip ? StreamingGzipEncoder(level: core.configuration.compression.level) : nil
-                let writer = ResponseBodyWriter { [self] bytes in
-                    let part = encoder.map { $0.encode(bytes) } ?? bytes
-                    if !part.isEmpty { try await self.sendStreamPart(part, number) }
-                }
-                let failed: Bool
-                do {
-                    try await produce(writer)
-                    if let encoder { try await self.sendStreamPart(encoder.finish(), number) }
-                    failed = false
-                } catch {
-                    failed = true
-                }
-                loop.execute { [self] in self.streamEnded(number, failed: failed) }
+            current.task = startTask(handle, request, number: current.number)
+        }
+    }
+
+    /// Runs an async handler, then streams its response body if it has one.
+    private func startTask(
+        _ handle: @escaping @Sendable (ServerRequest) async throws -> ServerResponse, _ request: ServerRequest,
+        number: UInt64
+    ) -> Task<Void, Never> {
+        let core = self.core
+        let loop = self.loop
+        return Task { [self] in
+            var response: ServerResponse
+            do {
+                response = try await handle(request)
+            } catch {
+                response = core.render(error, requestID: request.requestID)
             }
-            current.task = task
+            // Compression happens here, off the event loop.
+            let coding = core.encode(&response, for: request.head)
+            let ready = response
+            loop.execute { [self] in self.handlerResponded(ready, coding, number) }
+            guard case .stream(let produce) = response.body.storage, request.method != .head,
+                !response.status.forbidsBody
+            else { return }
+            let encoder = coding.gzip ? StreamingGzipEncoder(level: core.configuration.compression.level) : nil
+            let writer = ResponseBodyWriter { [self] bytes in
+                let part = encoder.map { $0.encode(bytes) } ?? bytes
+                if !part.isEmpty { try await self.sendStreamPart(part, number) }
+            }
+            let failed: Bool
+            do {
+                try await produce(writer)
+                if let encoder { try await self.sendStreamPart(encoder.finish(), number) }
+                failed = false
+            } catch {
+                failed = true
+            }
+            loop.execute { [self] in self.streamEnded(number, failed: failed) }
         }
     }
 
@@ -598,7 +611,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         if pendingOutputByteCount <= Self.outputHighWatermark {
             continuation.resume()
         } else {
-            current.producerWaiter = continuation
+            current.producerWaiter = ProducerWaiter(continuation)
         }
         afterWrite()
     }
@@ -752,9 +765,9 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     /// Tells the machine how writing went and wakes a streamed response's producer once there is room.
     private func afterWrite() {
         guard !closed else { return }
-        if let current = exchange, current.producerWaiter != nil, pendingOutputByteCount <= Self.outputHighWatermark {
-            current.producerWaiter?.resume()
+        if let current = exchange, let waiter = current.producerWaiter, pendingOutputByteCount <= Self.outputHighWatermark {
             current.producerWaiter = nil
+            waiter.continuation.resume()
         }
         if !hasPendingOutput {
             perform(machine.outputFlushed())
@@ -876,7 +889,8 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         if case .stream(let stream) = current.body {
             stream.fail(HTTPError(.badRequest, "The connection closed before the request body was complete."))
         }
-        current.producerWaiter?.resume(throwing: HTTPError(.serviceUnavailable, "The connection is closed."))
+        current.producerWaiter?.continuation.resume(
+            throwing: HTTPError(.serviceUnavailable, "The connection is closed."))
         exchange = nil
         parser = HTTPRequestParser(limits: core.configuration.limits)
         output.removeAll()
