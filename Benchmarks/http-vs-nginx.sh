@@ -13,7 +13,8 @@ ours_loops="${OURS_LOOPS:-$(nproc)}"
 connection_counts="${CONNECTIONS:-64 256}"
 idle_count="${IDLE_CONNECTIONS:-10000}"
 bash .ci/setup --bench
-swift build -c release --product HelloServer >/dev/null
+# Built as the service image is (Dockerfile): release, Swift runtime linked statically.
+swift build -c release --product HelloServer --static-swift-stdlib >/dev/null
 
 work="$(mktemp -d)"
 ours_pid=""

@@ -619,8 +619,9 @@ struct MessageParserCore: Sendable {
         }
         guard index < bytes.count else { return true }
         guard bytes[index] == UInt8(ascii: ":") else { return false }
-        let port = bytes[(index + 1)...]
-        return port.count <= 5 && port.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        guard bytes.count - index - 1 <= 5 else { return false }
+        for byte in bytes[(index + 1)...] where byte < UInt8(ascii: "0") || byte > UInt8(ascii: "9") { return false }
+        return true
     }
 
     /// reg-name bytes: unreserved, sub-delims and "%" of pct-encoded: `-._~%!$&'()*+,;=`, digits, letters.
@@ -813,7 +814,8 @@ struct MessageParserCore: Sendable {
         for index in valueStart..<valueEnd where !HTTPSyntax.isFieldValueByte(line[index]) {
             throw .bad(line[index] == 0 ? "NUL in a header field value" : "control character in a header field value")
         }
-        let name = String(decoding: UnsafeBufferPointer(rebasing: line[..<colon]), as: UTF8.self)
+        let nameBytes = UnsafeBufferPointer(rebasing: line[..<colon])
+        let name = CommonFieldNames.name(nameBytes) ?? String(decoding: nameBytes, as: UTF8.self)
         let value = String(decoding: UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd]), as: UTF8.self)
         return HTTPField(name: name, value: value)
     }
@@ -855,7 +857,9 @@ struct MessageParserCore: Sendable {
     /// The common methods without building a string per request.
     private static func knownMethod(_ bytes: UnsafeBufferPointer<UInt8>) -> HTTPMethod? {
         func equals(_ name: StaticString) -> Bool {
-            UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount).elementsEqual(bytes)
+            let expected = name.utf8Start
+            for index in 0..<bytes.count where bytes[index] != expected[index] { return false }
+            return true
         }
         switch bytes.count {
         case 3: return equals("GET") ? .get : equals("PUT") ? .put : nil
@@ -905,5 +909,34 @@ struct MessageParserCore: Sendable {
 
     private static func digit(_ byte: UInt8) -> Int? {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? Int(byte - UInt8(ascii: "0")) : nil
+    }
+}
+
+/// Field names frequent enough in requests to reuse one string each instead of building one per field.
+/// Matched byte for byte, so a name keeps exactly the spelling it was sent with.
+enum CommonFieldNames {
+    private static let byLength: [[(bytes: [UInt8], name: String)]] = {
+        let names = [
+            "Host", "host", "Accept", "accept", "Accept-Encoding", "accept-encoding", "Accept-Language",
+            "Authorization", "authorization", "Cache-Control", "Connection", "connection", "Content-Length",
+            "content-length", "Content-Type", "content-type", "Content-Encoding", "Cookie", "Expect", "If-None-Match",
+            "Origin", "Referer", "Traceparent", "traceparent", "Transfer-Encoding", "User-Agent", "user-agent",
+            "X-Forwarded-For", "X-Request-ID", "X-Request-Id", "x-ms-client-request-id",
+        ]
+        var table = [[(bytes: [UInt8], name: String)]](repeating: [], count: 32)
+        for name in names { table[name.utf8.count].append((Array(name.utf8), name)) }
+        return table
+    }()
+
+    static func name(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard bytes.count < byLength.count else { return nil }
+        for candidate in byLength[bytes.count] {
+            let matches = candidate.bytes.withUnsafeBufferPointer { known in
+                for index in 0..<known.count where known[index] != bytes[index] { return false }
+                return true
+            }
+            if matches { return candidate.name }
+        }
+        return nil
     }
 }
