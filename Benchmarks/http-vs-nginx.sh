@@ -5,12 +5,13 @@
 # measured run), RSS, and RSS growth per idle keep-alive connection (10,000 of them).
 # Usage: Benchmarks/http-vs-nginx.sh [seconds per run, default 10]
 # Environment: OURS_LOOPS (HelloServer's event loops, default: all cores), CONNECTIONS (default "64 256"),
-# IDLE_CONNECTIONS (default 10000).
+# ROUNDS (runs per server and connection count, default 3; medians are reported), IDLE_CONNECTIONS (default 10000).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 duration="${1:-10}"
 ours_loops="${OURS_LOOPS:-$(nproc)}"
 connection_counts="${CONNECTIONS:-64 256}"
+rounds="${ROUNDS:-3}"
 idle_count="${IDLE_CONNECTIONS:-10000}"
 bash .ci/setup --bench
 # Built as the service image is (Dockerfile): release, Swift runtime linked statically.
@@ -93,9 +94,9 @@ if not m: sys.exit('unparsed latency: ' + sys.argv[1])
 print(float(m.group(1)) * {'us': 1, 'ms': 1e3, 's': 1e6, 'm': 6e7}[m.group(2)])" "$1"
 }
 
-declare -A results
-run_wrk() { # name port pid connections
-    local name=$1 port=$2 pid=$3 conns=$4
+results="$work/results.tsv"
+run_wrk() { # name port pid connections round
+    local name=$1 port=$2 pid=$3 conns=$4 round=$5
     # Warm-up: connections, caches and lazily grown buffers.
     wrk -t2 -c"$conns" -d2s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
     local before after out
@@ -114,30 +115,54 @@ b, a = [int(x) for x in '$before'.split()], [int(x) for x in '$after'.split()]
 n = max($total, 1); us = lambda t: t / $hz * 1e6 / n
 print(f'{us(a[0]-b[0]+a[1]-b[1]):.2f} {us(a[0]-b[0]):.2f} {us(a[1]-b[1]):.2f}')")
     read -r cpu_total cpu_user cpu_sys <<<"$cpu"
-    results[$name,$conns,rps]=$rps
-    results[$name,$conns,p50]=$(to_us "$p50")
-    results[$name,$conns,p99]=$(to_us "$p99")
-    results[$name,$conns,cpu]=$cpu_total
-    printf '%-6s c=%-4s req/s=%-10s p50=%-9s p99=%-9s cpu_us/req=%-6s (user %s sys %s) rss_kib=%-7s %s\n' \
-        "$name" "$conns" "$rps" "$p50" "$p99" "$cpu_total" "$cpu_user" "$cpu_sys" "$(rss_kib "$pid")" "$errors"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "$round" "$rps" "$(to_us "$p50")" \
+        "$(to_us "$p99")" "$cpu_total" "$cpu_user" "$cpu_sys" >>"$results"
+    printf '%-6s c=%-4s round %s: req/s=%-10s p50=%-9s p99=%-9s cpu_us/req=%-6s (user %s sys %s) rss_kib=%-7s %s\n' \
+        "$name" "$conns" "$round" "$rps" "$p50" "$p99" "$cpu_total" "$cpu_user" "$cpu_sys" "$(rss_kib "$pid")" \
+        "$errors"
 }
 
-echo "== wrk, ${duration}s per run, 2 wrk threads; $(nproc) cores; ours: $ours_loops loops, nginx: 1 worker"
+echo "== wrk, ${duration}s per run, 2 wrk threads, $rounds rounds (the two servers alternate); $(nproc) cores;" \
+    "ours: $ours_loops loops, nginx: 1 worker"
 echo "   load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for conns in $connection_counts; do
-    run_wrk nginx "$nginx_port" "$nginx_worker" "$conns"
-    run_wrk ours "$ours_port" "$ours_pid" "$conns"
-    python3 -c "
-rps = ${results[ours,$conns,rps]} / ${results[nginx,$conns,rps]}
-p50 = ${results[ours,$conns,p50]} / ${results[nginx,$conns,p50]}
-p99 = ${results[ours,$conns,p99]} / ${results[nginx,$conns,p99]}
-cpu = ${results[ours,$conns,cpu]}
-ok = lambda good: 'ok' if good else 'MISSED'
-print(f'   c=$conns ours/nginx: req/s {rps:.2f}x (goal >= 0.8 {ok(rps >= 0.8)}), p50 {p50:.2f}x, '
-      f'p99 {p99:.2f}x (goal <= 2 {ok(p99 <= 2)}), cpu {cpu} us/req (goal <= 10 {ok(cpu <= 10)}; '
-      f'nginx ${results[nginx,$conns,cpu]})')"
+    for round in $(seq "$rounds"); do
+        # Alternating who goes first cancels a steady drift in the machine's other load.
+        if ((round % 2)); then order="nginx ours"; else order="ours nginx"; fi
+        for name in $order; do
+            if [ "$name" = nginx ]; then
+                run_wrk nginx "$nginx_port" "$nginx_worker" "$conns" "$round"
+            else
+                run_wrk ours "$ours_port" "$ours_pid" "$conns" "$round"
+            fi
+        done
+    done
 done
 echo "   load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== medians over the rounds (range in brackets)"
+python3 - "$results" <<'PY'
+import statistics, sys
+rows = [line.split('\t') for line in open(sys.argv[1]).read().splitlines()]
+def values(name, conns, column):
+    return [float(r[column]) for r in rows if r[0] == name and r[1] == conns]
+def median(name, conns, column):
+    return statistics.median(values(name, conns, column))
+def spread(name, conns, column, unit=''):
+    v = values(name, conns, column)
+    return f'{statistics.median(v):.{2 if column >= 6 else 0}f}{unit} [{min(v):.{2 if column >= 6 else 0}f}-{max(v):.{2 if column >= 6 else 0}f}]'
+ok = lambda good: 'ok' if good else 'MISSED'
+for conns in dict.fromkeys(r[1] for r in rows):
+    for name in ('nginx', 'ours'):
+        print(f'{name:6s} c={conns:4s} req/s {spread(name, conns, 3)}  p50 {spread(name, conns, 4, "us")}  '
+              f'p99 {spread(name, conns, 5, "us")}  cpu_us/req {spread(name, conns, 6)} '
+              f'(user {median(name, conns, 7):.2f} sys {median(name, conns, 8):.2f})')
+    rps = median('ours', conns, 3) / median('nginx', conns, 3)
+    p99 = median('ours', conns, 5) / median('nginx', conns, 5)
+    cpu = median('ours', conns, 6)
+    print(f'   c={conns} ours/nginx: req/s {rps:.2f}x (goal >= 0.8 {ok(rps >= 0.8)}), '
+          f'p99 {p99:.2f}x (goal <= 2 {ok(p99 <= 2)}), cpu {cpu:.2f} us/req (goal <= 10 {ok(cpu <= 10)}; '
+          f'nginx {median("nginx", conns, 6):.2f})')
+PY
 
 echo "== $idle_count idle keep-alive connections (RSS growth per connection, goal <= 2048 bytes)"
 echo -n "nginx: "; python3 Benchmarks/idle_connections.py "$nginx_port" "$nginx_worker" "$idle_count"
