@@ -5,7 +5,8 @@
 # measured run), RSS, and RSS growth per idle keep-alive connection (10,000 of them).
 # Usage: Benchmarks/http-vs-nginx.sh [seconds per run, default 10]
 # Environment: OURS_LOOPS (HelloServer's event loops, default: all cores), CONNECTIONS (default "64 256"),
-# ROUNDS (runs per server and connection count, default 3; medians are reported), IDLE_CONNECTIONS (default 10000).
+# ROUNDS (runs per server and connection count, default 3; medians are reported), IDLE_CONNECTIONS (default 10000),
+# HELLO_SERVER (a HelloServer binary to use instead of building one).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 duration="${1:-10}"
@@ -14,8 +15,13 @@ connection_counts="${CONNECTIONS:-64 256}"
 rounds="${ROUNDS:-3}"
 idle_count="${IDLE_CONNECTIONS:-10000}"
 bash .ci/setup --bench
-# Built as the service image is (Dockerfile): release, Swift runtime linked statically.
-swift build -c release --product HelloServer --static-swift-stdlib >/dev/null
+# Built as the service image is (Dockerfile): release, Swift runtime linked statically. HELLO_SERVER=<path>
+# benchmarks another build instead (an earlier commit's, for a before/after comparison).
+hello_server="${HELLO_SERVER:-}"
+if [ -z "$hello_server" ]; then
+    swift build -c release --product HelloServer --static-swift-stdlib >/dev/null
+    hello_server=.build/release/HelloServer
+fi
 
 work="$(mktemp -d)"
 ours_pid=""
@@ -48,7 +54,7 @@ PY
 }
 
 ours_port=$(free_port)
-.build/release/HelloServer --port "$ours_port" --loops "$ours_loops" >"$work/ours.log" 2>&1 &
+"$hello_server" --port "$ours_port" --loops "$ours_loops" >"$work/ours.log" 2>&1 &
 ours_pid=$!
 
 nginx_port=$(free_port)
