@@ -6,9 +6,10 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 // The per-request path (HTTP parsing, the server's connections) keeps its state in class properties, and
-// their runtime exclusivity checks cost about a tenth of its instructions (Benchmarks/README.md). Release
+// their runtime exclusivity checks cost an eighth of its instructions (Benchmarks/README.md). Release
 // builds of these two modules skip them; debug builds, which the tests run, keep them.
-let hotPath: [SwiftSetting] = strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+let hotPath: [SwiftSetting] =
+    strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "purview-gateway",

@@ -155,7 +155,8 @@ def median(name, conns, column):
     return statistics.median(values(name, conns, column))
 def spread(name, conns, column, unit=''):
     v = values(name, conns, column)
-    return f'{statistics.median(v):.{2 if column >= 6 else 0}f}{unit} [{min(v):.{2 if column >= 6 else 0}f}-{max(v):.{2 if column >= 6 else 0}f}]'
+    digits = 2 if column >= 6 else 0  # CPU µs with decimals; req/s and latencies (µs) without
+    return f'{statistics.median(v):.{digits}f}{unit} [{min(v):.{digits}f}-{max(v):.{digits}f}]'
 ok = lambda good: 'ok' if good else 'MISSED'
 for conns in dict.fromkeys(r[1] for r in rows):
     for name in ('nginx', 'ours'):

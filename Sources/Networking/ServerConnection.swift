@@ -765,7 +765,9 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     /// Tells the machine how writing went and wakes a streamed response's producer once there is room.
     private func afterWrite() {
         guard !closed else { return }
-        if let current = exchange, let waiter = current.producerWaiter, pendingOutputByteCount <= Self.outputHighWatermark {
+        if let current = exchange, let waiter = current.producerWaiter,
+            pendingOutputByteCount <= Self.outputHighWatermark
+        {
             current.producerWaiter = nil
             waiter.continuation.resume()
         }

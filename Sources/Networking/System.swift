@@ -73,7 +73,7 @@ enum Syscall {
         try retrying("send") { Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// `sendmsg(2)` with MSG_NOSIGNAL: a gathered write like `writev`, cheaper on sockets, and EPIPE instead of SIGPIPE.
+    /// `sendmsg(2)` with MSG_NOSIGNAL: a gathered write like `writev`, cheaper on sockets, and EPIPE, not SIGPIPE.
     static func send(_ fd: Int32, _ vectors: UnsafeBufferPointer<iovec>) throws(IOError) -> IOResult<Int> {
         var message = msghdr()
         message.msg_iov = UnsafeMutablePointer(mutating: vectors.baseAddress)

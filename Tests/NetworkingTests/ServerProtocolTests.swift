@@ -32,7 +32,8 @@ import Testing
         router.add(.get, "/large-head") { _ in
             // Larger than the loop's 4 KiB head buffer: encoded into an array instead.
             ServerResponse(
-                status: .ok, headers: HTTPFields((0..<8).map { ("X-Large-\($0)", String(repeating: "v", count: 1000)) }),
+                status: .ok,
+                headers: HTTPFields((0..<8).map { ("X-Large-\($0)", String(repeating: "v", count: 1000)) }),
                 body: .bytes(Array("large".utf8)))
         }
         router.add(.get, "/inject") { _ in
