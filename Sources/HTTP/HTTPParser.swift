@@ -264,6 +264,8 @@ struct MessageParserCore: Sendable {
     private var emptyLinesSkipped = 0
     private var startLine: StartLine = .pending
     private var fields = HTTPFields()
+    /// The head's framing fields, noted as they are parsed.
+    private var framing = FramingFields()
     private var fieldBytes = 0
     private var bodyBytes = 0
     /// A declared Content-Length not yet compared with the (possibly route-specific) body limit.
@@ -346,6 +348,7 @@ struct MessageParserCore: Sendable {
                 startLine = parsed
                 fields = HTTPFields()
                 fields.reserveCapacity(16)
+                framing = FramingFields()
                 fieldBytes = 0
                 state = .fields
             case .fields:
@@ -355,7 +358,7 @@ struct MessageParserCore: Sendable {
                     continue
                 }
                 fieldBytes += line.count + 2
-                try addField(line)
+                try addField(line, notingFraming: true)
             case .fixedBody(let remaining):
                 if let length = unverifiedLength {
                     unverifiedLength = nil
@@ -418,7 +421,7 @@ struct MessageParserCore: Sendable {
                     return endMessage(trailers: fields)
                 }
                 fieldBytes += line.count + 2
-                try addField(line)
+                try addField(line, notingFraming: false)
             }
         }
     }
@@ -483,12 +486,14 @@ struct MessageParserCore: Sendable {
         return line
     }
 
-    private mutating func addField(_ line: ArraySlice<UInt8>) throws(HTTPParseError) {
+    /// Trailers are not noted for framing: only the head decides it.
+    private mutating func addField(_ line: ArraySlice<UInt8>, notingFraming: Bool) throws(HTTPParseError) {
         if fields.count >= limits.maxFieldCount {
             throw HTTPParseError(
                 status: .requestHeaderFieldsTooLarge, message: "more than \(limits.maxFieldCount) header fields")
         }
         let field = try line.withUnsafeBufferPointer { (bytes) throws(HTTPParseError) in try Self.parseField(bytes) }
+        if notingFraming { framing.note(field) }
         fields.append(field)
     }
 
@@ -518,7 +523,7 @@ struct MessageParserCore: Sendable {
     }
 
     private mutating func frameRequest(_ head: HTTPRequestHead) throws(HTTPParseError) {
-        let summary = FramingFields(head.fields)
+        let summary = framing
         if head.version == .http1_1 && summary.hostCount != 1 {
             throw .bad(summary.hostCount == 0 ? "missing Host header" : "more than one Host header")
         }
@@ -559,7 +564,7 @@ struct MessageParserCore: Sendable {
             state = .fixedBody(remaining: 0)
             return
         }
-        switch try Self.bodyFraming(FramingFields(head.fields), version: head.version, isRequest: false) {
+        switch try Self.bodyFraming(framing, version: head.version, isRequest: false) {
         case .chunked:
             state = .chunkSize
         case .length(let length):
@@ -570,7 +575,7 @@ struct MessageParserCore: Sendable {
         }
     }
 
-    /// The fields that decide framing, gathered in one pass.
+    /// The fields that decide framing, noted one by one as the head is parsed.
     struct FramingFields {
         var hostCount = 0
         var hostsValid = true
@@ -578,21 +583,19 @@ struct MessageParserCore: Sendable {
         var transferEncoding: [String] = []
         var expect: [String] = []
 
-        init(_ fields: HTTPFields) {
-            for field in fields {
-                switch field.name.utf8.count {
-                case 4 where HTTPSyntax.equalsIgnoringCase(field.name, "host"):
-                    hostCount += 1
-                    hostsValid = hostsValid && MessageParserCore.isValidHost(field.value)
-                case 6 where HTTPSyntax.equalsIgnoringCase(field.name, "expect"):
-                    expect.append(field.value)
-                case 14 where HTTPSyntax.equalsIgnoringCase(field.name, "content-length"):
-                    contentLength.append(field.value)
-                case 17 where HTTPSyntax.equalsIgnoringCase(field.name, "transfer-encoding"):
-                    transferEncoding.append(field.value)
-                default:
-                    break
-                }
+        mutating func note(_ field: HTTPField) {
+            switch field.name.utf8.count {
+            case 4 where HTTPSyntax.equalsIgnoringCase(field.name, "host"):
+                hostCount += 1
+                hostsValid = hostsValid && MessageParserCore.isValidHost(field.value)
+            case 6 where HTTPSyntax.equalsIgnoringCase(field.name, "expect"):
+                expect.append(field.value)
+            case 14 where HTTPSyntax.equalsIgnoringCase(field.name, "content-length"):
+                contentLength.append(field.value)
+            case 17 where HTTPSyntax.equalsIgnoringCase(field.name, "transfer-encoding"):
+                transferEncoding.append(field.value)
+            default:
+                break
             }
         }
     }
@@ -600,39 +603,32 @@ struct MessageParserCore: Sendable {
     /// `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2), or empty; RFC 9112 §3.2 requires a 400
     /// for anything else, which keeps paths, userinfo and spaces out of what routing and logs see.
     static func isValidHost(_ value: String) -> Bool {
-        let bytes = value.utf8
-        var index = bytes.startIndex
-        if bytes.first == UInt8(ascii: "[") {
-            // IP-literal: IPv6 (with an optional zone) or IPvFuture.
-            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
-            let literal = bytes[bytes.index(after: index)..<close]
-            guard !literal.isEmpty, literal.allSatisfy({ isRegNameByte($0) || $0 == UInt8(ascii: ":") }) else {
-                return false
-            }
-            index = bytes.index(after: close)
-        } else {
-            while index < bytes.endIndex && isRegNameByte(bytes[index]) { index = bytes.index(after: index) }
-        }
-        guard index < bytes.endIndex else { return true }
-        guard bytes[index] == UInt8(ascii: ":") else { return false }
-        let port = bytes[bytes.index(after: index)...]
-        return port.count <= 5 && port.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        if let valid = value.utf8.withContiguousStorageIfAvailable(isValidHost) { return valid }
+        return Array(value.utf8).withUnsafeBufferPointer(isValidHost)
     }
 
-    /// reg-name bytes: unreserved, sub-delims and "%" of pct-encoded.
-    private static func isRegNameByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"),
-            UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
-            UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
-            UInt8(ascii: "="):
-            return true
-        default:
-            return false
+    private static func isValidHost(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        if bytes.first == UInt8(ascii: "[") {
+            // IP-literal: IPv6 (with an optional zone) or IPvFuture.
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")), close > 1 else { return false }
+            for byte in bytes[1..<close] where !isRegNameByte(byte) && byte != UInt8(ascii: ":") { return false }
+            index = close + 1
+        } else {
+            while index < bytes.count && isRegNameByte(bytes[index]) { index += 1 }
         }
+        guard index < bytes.count else { return true }
+        guard bytes[index] == UInt8(ascii: ":") else { return false }
+        guard bytes.count - index - 1 <= 5 else { return false }
+        for byte in bytes[(index + 1)...] where byte < UInt8(ascii: "0") || byte > UInt8(ascii: "9") { return false }
+        return true
+    }
+
+    /// reg-name bytes: unreserved, sub-delims and "%" of pct-encoded: `-._~%!$&'()*+,;=`, digits, letters.
+    private static func isRegNameByte(_ byte: UInt8) -> Bool {
+        // One bit per ASCII byte, as in `HTTPSyntax.isTokenByte`: bytes 0–63, then bytes 64–127.
+        let mask: UInt64 = byte < 64 ? 0x2BFF_7FF2_0000_0000 : (byte < 128 ? 0x47FF_FFFE_87FF_FFFE : 0)
+        return (mask >> UInt64(byte & 63)) & 1 == 1
     }
 
     enum BodyFraming {
@@ -818,7 +814,8 @@ struct MessageParserCore: Sendable {
         for index in valueStart..<valueEnd where !HTTPSyntax.isFieldValueByte(line[index]) {
             throw .bad(line[index] == 0 ? "NUL in a header field value" : "control character in a header field value")
         }
-        let name = String(decoding: UnsafeBufferPointer(rebasing: line[..<colon]), as: UTF8.self)
+        let nameBytes = UnsafeBufferPointer(rebasing: line[..<colon])
+        let name = CommonFieldNames.name(nameBytes) ?? String(decoding: nameBytes, as: UTF8.self)
         let value = String(decoding: UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd]), as: UTF8.self)
         return HTTPField(name: name, value: value)
     }
@@ -839,8 +836,8 @@ struct MessageParserCore: Sendable {
             throw .bad("invalid request target")
         }
         let version = try parseVersion(line, from: targetEnd + 1)
-        let method = HTTPMethod(
-            unchecked: String(decoding: UnsafeBufferPointer(rebasing: line[..<methodEnd]), as: UTF8.self))
+        let methodBytes = UnsafeBufferPointer(rebasing: line[..<methodEnd])
+        let method = knownMethod(methodBytes) ?? HTTPMethod(unchecked: String(decoding: methodBytes, as: UTF8.self))
         let targetBytes = UnsafeBufferPointer(rebasing: line[targetStart..<targetEnd])
         switch RequestTarget.form(of: targetBytes) {
         case .origin:
@@ -855,6 +852,22 @@ struct MessageParserCore: Sendable {
             if method != .options { throw .bad("'*' target is only valid with OPTIONS") }
         }
         return .request(method, String(decoding: targetBytes, as: UTF8.self), version)
+    }
+
+    /// The common methods without building a string per request.
+    private static func knownMethod(_ bytes: UnsafeBufferPointer<UInt8>) -> HTTPMethod? {
+        func equals(_ name: StaticString) -> Bool {
+            let expected = name.utf8Start
+            for index in 0..<bytes.count where bytes[index] != expected[index] { return false }
+            return true
+        }
+        switch bytes.count {
+        case 3: return equals("GET") ? .get : equals("PUT") ? .put : nil
+        case 4: return equals("POST") ? .post : equals("HEAD") ? .head : nil
+        case 5: return equals("PATCH") ? .patch : nil
+        case 6: return equals("DELETE") ? .delete : nil
+        default: return nil
+        }
     }
 
     /// `HTTP-version SP 3DIGIT SP [ reason-phrase ]`; the SP before an empty reason may be missing.
@@ -896,5 +909,34 @@ struct MessageParserCore: Sendable {
 
     private static func digit(_ byte: UInt8) -> Int? {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? Int(byte - UInt8(ascii: "0")) : nil
+    }
+}
+
+/// Field names frequent enough in requests to reuse one string each instead of building one per field.
+/// Matched byte for byte, so a name keeps exactly the spelling it was sent with.
+enum CommonFieldNames {
+    private static let byLength: [[(bytes: [UInt8], name: String)]] = {
+        let names = [
+            "Host", "host", "Accept", "accept", "Accept-Encoding", "accept-encoding", "Accept-Language",
+            "Authorization", "authorization", "Cache-Control", "Connection", "connection", "Content-Length",
+            "content-length", "Content-Type", "content-type", "Content-Encoding", "Cookie", "Expect", "If-None-Match",
+            "Origin", "Referer", "Traceparent", "traceparent", "Transfer-Encoding", "User-Agent", "user-agent",
+            "X-Forwarded-For", "X-Request-ID", "X-Request-Id", "x-ms-client-request-id",
+        ]
+        var table = [[(bytes: [UInt8], name: String)]](repeating: [], count: 32)
+        for name in names { table[name.utf8.count].append((Array(name.utf8), name)) }
+        return table
+    }()
+
+    static func name(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard bytes.count < byLength.count else { return nil }
+        for candidate in byLength[bytes.count] {
+            let matches = candidate.bytes.withUnsafeBufferPointer { known in
+                for index in 0..<known.count where known[index] != bytes[index] { return false }
+                return true
+            }
+            if matches { return candidate.name }
+        }
+        return nil
     }
 }

@@ -51,8 +51,7 @@ public enum HTTPSerializer {
 
     /// True when a field may be written as is.
     public static func isValid(_ field: HTTPField) -> Bool {
-        !field.name.isEmpty && field.name.utf8.allSatisfy(HTTPSyntax.isTokenByte)
-            && field.value.utf8.allSatisfy(HTTPSyntax.isFieldValueByte)
+        HTTPSyntax.isToken(field.name) && HTTPSyntax.isFieldValue(field.value)
     }
 
     private static let http10: [UInt8] = Array("HTTP/1.0".utf8)

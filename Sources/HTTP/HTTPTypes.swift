@@ -396,11 +396,24 @@ public enum HTTPSyntax {
 
     /// ASCII case-insensitive equality, the comparison for field names and tokens.
     public static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
-        equalsIgnoringCase(a.utf8, b.utf8)
+        // Runs for every field lookup: compare contiguous bytes, not through String.UTF8View indices.
+        guard a.utf8.count == b.utf8.count else { return false }
+        let result = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in equalsIgnoringCase(x, y) }
+        }
+        return (result ?? nil) ?? equalsIgnoringCase(a.utf8, b.utf8)
     }
 
     static func equalsIgnoringCase(_ a: Substring, _ b: String) -> Bool {
         equalsIgnoringCase(a.utf8, b.utf8)
+    }
+
+    static func equalsIgnoringCase(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        for index in 0..<a.count where a[index] != b[index] && lowercase(a[index]) != lowercase(b[index]) {
+            return false
+        }
+        return true
     }
 
     static func equalsIgnoringCase(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
@@ -433,6 +446,24 @@ public enum HTTPSyntax {
     }
 
     static func isSpaceOrTab(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+
+    /// A non-empty token (a valid field name), checked over contiguous bytes when the string has them.
+    static func isToken(_ text: String) -> Bool {
+        let valid = text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where !isTokenByte(byte) { return false }
+            return true
+        }
+        return !text.isEmpty && (valid ?? text.utf8.allSatisfy(isTokenByte))
+    }
+
+    /// A valid field value (no CR, LF, NUL or other control byte).
+    static func isFieldValue(_ text: String) -> Bool {
+        let valid = text.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes where !isFieldValueByte(byte) { return false }
+            return true
+        }
+        return valid ?? text.utf8.allSatisfy(isFieldValueByte)
+    }
 
     @inlinable
     public static func lowercase(_ byte: UInt8) -> UInt8 {

@@ -76,7 +76,7 @@ struct ContentCodingDecision: Sendable {
 extension ServerCore {
     /// Compresses a complete body in place when the client accepts gzip and it is worth it; for a
     /// stream it only decides (the parts are compressed as they are written).
-    func encode(_ response: inout ServerResponse, for request: HTTPRequestHead) -> ContentCodingDecision {
+    func encode(_ response: inout ServerResponse, for request: borrowing HTTPRequestHead) -> ContentCodingDecision {
         let bodyCount: Int?
         switch response.body.storage {
         case .empty: return .identity

@@ -46,8 +46,8 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Read scratch space shared by every connection of this loop: bytes are handed to a parser at once.
     let readBuffer: UnsafeMutableRawBufferPointer
-    /// Write scratch space for serializing response heads; its capacity is kept between uses.
-    var headScratch: [UInt8] = []
+    /// Scratch space response heads are encoded into and written from (larger heads go through an array).
+    let headBuffer: UnsafeMutableRawBufferPointer
     /// Per-loop `Date` header cache.
     var dateCache = HTTPDateCache()
 
@@ -69,7 +69,7 @@ public final class EventLoop: @unchecked Sendable {
             throw error
         }
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
-        headScratch.reserveCapacity(1024)
+        headBuffer = .allocate(byteCount: 4096, alignment: 16)
         now = Syscall.monotonicNanoseconds()
     }
 
@@ -77,6 +77,7 @@ public final class EventLoop: @unchecked Sendable {
         Syscall.close(epollFD)
         Syscall.close(wakeFD)
         readBuffer.deallocate()
+        headBuffer.deallocate()
     }
 
     /// True once `run()` has started on some thread.

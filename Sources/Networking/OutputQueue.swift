@@ -39,14 +39,14 @@ struct OutputQueue {
         byteCount = 0
     }
 
-    /// Writes what the socket takes with `writev`. Returns the bytes written (0 when it would block).
+    /// Writes what the socket takes with one gathered send. Returns the bytes written (0 when it would block).
     mutating func write(to fd: Int32) throws(IOError) -> Int {
         guard !chunks.isEmpty else { return 0 }
         let vectorCount = min(chunks.count, 64)
         let result = try withUnsafeTemporaryAllocation(of: iovec.self, capacity: vectorCount) {
             vectors throws(IOError) -> IOResult<Int> in
             try fill(vectors, index: 0, count: vectorCount) { () throws(IOError) -> IOResult<Int> in
-                try Syscall.writev(fd, UnsafeBufferPointer(vectors))
+                try Syscall.send(fd, UnsafeBufferPointer(vectors))
             }
         }
         guard case .processed(let written) = result else { return 0 }

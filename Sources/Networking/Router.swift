@@ -91,47 +91,64 @@ public final class Router {
     }
 
     /// The routing table as an immutable responder.
-    public func freeze() -> Responder { Responder(root: root) }
+    public func freeze() -> Responder { Responder(root: RouteNode(root)) }
 
     /// A frozen routing table.
     public struct Responder: HTTPResponder {
-        fileprivate let root: Node
+        fileprivate let root: RouteNode
 
         public func route(_ head: HTTPRequestHead) -> HTTPRoute {
-            let path = Router.path(of: head)
-            guard path.first == "/" else { return HTTPRoute(handler: Router.notFound) }
-            var values: [Substring] = []
-            guard let node = Self.match(root, path.dropFirst(), &values) else {
+            // Matched over the target's bytes: segments are compared byte for byte (request targets are ASCII).
+            var target = head.target
+            guard target.utf8.first == UInt8(ascii: "/") else {
+                // Absolute-form ("http://host/a") or "*": route on the path part.
+                var path = head.path
+                return path.withUTF8 { route(head.method, path: $0) }
+            }
+            return target.withUTF8 { bytes in
+                let pathEnd = bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.count
+                return route(head.method, path: UnsafeBufferPointer(rebasing: bytes[..<pathEnd]))
+            }
+        }
+
+        private func route(_ method: HTTPMethod, path: UnsafeBufferPointer<UInt8>) -> HTTPRoute {
+            guard path.first == UInt8(ascii: "/") else { return HTTPRoute(handler: Router.notFound) }
+            var values: [Range<Int>] = []
+            guard let node = Self.match(root, path, from: 1, &values) else {
                 return HTTPRoute(handler: Router.notFound)
             }
-            guard let endpoint = node.endpoints[head.method] ?? (head.method == .head ? node.endpoints[.get] : nil)
-            else {
+            guard let endpoint = node.endpoint(for: method) ?? (method == .head ? node.endpoint(for: .get) : nil) else {
                 return HTTPRoute(handler: Router.methodNotAllowed(node.allowHeader))
             }
+            guard !endpoint.parameterNames.isEmpty else {
+                return HTTPRoute(handler: endpoint.handler, bodyLimit: endpoint.bodyLimit)
+            }
             var parameters: [String: String] = [:]
-            for (name, value) in zip(endpoint.parameterNames, values) {
-                parameters[name] = Router.percentDecoded(value)
+            for (name, range) in zip(endpoint.parameterNames, values) {
+                parameters[name] = Router.percentDecoded(UnsafeBufferPointer(rebasing: path[range]))
             }
             return HTTPRoute(handler: endpoint.handler, pathParameters: parameters, bodyLimit: endpoint.bodyLimit)
         }
 
-        /// The node whose pattern matches `path` (the part after a "/"), literal segments before
+        /// The node whose pattern matches `path` from `start` (just after a "/"), literal segments before
         /// parameters, backtracking when a literal leads nowhere. Only nodes with endpoints match.
-        private static func match(_ node: Node, _ path: Substring, _ values: inout [Substring]) -> Node? {
-            let end = path.firstIndex(of: "/") ?? path.endIndex
-            let segment = path[..<end]
-            let rest: Substring? = end < path.endIndex ? path[path.index(after: end)...] : nil
-            if let literal = node.literals[segment] {
-                if let rest {
-                    if let found = match(literal, rest, &values) { return found }
+        private static func match(
+            _ node: RouteNode, _ path: UnsafeBufferPointer<UInt8>, from start: Int, _ values: inout [Range<Int>]
+        ) -> RouteNode? {
+            var end = start
+            while end < path.count && path[end] != UInt8(ascii: "/") { end += 1 }
+            let isLast = end == path.count
+            if let literal = node.literal(UnsafeBufferPointer(rebasing: path[start..<end])) {
+                if !isLast {
+                    if let found = match(literal, path, from: end + 1, &values) { return found }
                 } else if !literal.endpoints.isEmpty {
                     return literal
                 }
             }
-            guard let parameter = node.parameter, !segment.isEmpty else { return nil }
-            values.append(segment)
-            if let rest {
-                if let found = match(parameter, rest, &values) { return found }
+            guard let parameter = node.parameter, end > start else { return nil }
+            values.append(start..<end)
+            if !isLast {
+                if let found = match(parameter, path, from: end + 1, &values) { return found }
             } else if !parameter.endpoints.isEmpty {
                 return parameter
             }
@@ -140,18 +157,38 @@ public final class Router {
         }
     }
 
-    /// The path of the target without allocating for the usual origin-form ("/a/b?c").
-    static func path(of head: HTTPRequestHead) -> Substring {
-        let target = head.target
-        guard target.utf8.first == UInt8(ascii: "/") else { return Substring(head.path) }
-        guard let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
-        return target[..<question]
-    }
-
     fileprivate struct Endpoint: Sendable {
         var handler: HTTPHandler
         var bodyLimit: Int?
         var parameterNames: [String]
+    }
+
+    /// The builder's tree as requests walk it: a node's few children and methods sit in small arrays
+    /// searched in order, which beats hashing the segment and the method on every request.
+    fileprivate final class RouteNode: Sendable {
+        let literals: [(segment: [UInt8], node: RouteNode)]
+        let parameter: RouteNode?
+        let endpoints: [(method: HTTPMethod, endpoint: Endpoint)]
+        let allowHeader: String
+
+        init(_ node: Node) {
+            literals = node.literals.map { (Array($0.key.utf8), RouteNode($0.value)) }
+            parameter = node.parameter.map(RouteNode.init)
+            endpoints = node.endpoints.map { ($0.key, $0.value) }
+            allowHeader = node.allowHeader
+        }
+
+        func literal(_ segment: UnsafeBufferPointer<UInt8>) -> RouteNode? {
+            for literal in literals where literal.segment.count == segment.count {
+                if literal.segment.withUnsafeBufferPointer({ $0.elementsEqual(segment) }) { return literal.node }
+            }
+            return nil
+        }
+
+        func endpoint(for method: HTTPMethod) -> Endpoint? {
+            for entry in endpoints where entry.method == method { return entry.endpoint }
+            return nil
+        }
     }
 
     fileprivate struct Node: Sendable {
@@ -215,19 +252,25 @@ public final class Router {
 
     /// Decodes `%XX` escapes; malformed escapes are kept as they are.
     static func percentDecoded(_ text: Substring) -> String {
-        guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
+        var text = String(text)
+        return text.withUTF8 { percentDecoded($0) }
+    }
+
+    static func percentDecoded(_ text: UnsafeBufferPointer<UInt8>) -> String {
+        guard text.contains(UInt8(ascii: "%")) else { return String(decoding: text, as: UTF8.self) }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = Array(text.utf8)[...]
-        while let byte = iterator.popFirst() {
-            if byte == UInt8(ascii: "%"), iterator.count >= 2,
-                let high = hexValue(iterator[iterator.startIndex]),
-                let low = hexValue(iterator[iterator.startIndex + 1])
+        bytes.reserveCapacity(text.count)
+        var index = 0
+        while index < text.count {
+            let byte = text[index]
+            if byte == UInt8(ascii: "%"), index + 2 < text.count, let high = hexValue(text[index + 1]),
+                let low = hexValue(text[index + 2])
             {
                 bytes.append(high << 4 | low)
-                iterator = iterator.dropFirst(2)
+                index += 3
             } else {
                 bytes.append(byte)
+                index += 1
             }
         }
         return String(decoding: bytes, as: UTF8.self)

@@ -64,7 +64,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         var launched = false
         var task: Task<Void, Never>?
         /// A streamed response's producer, waiting until the output queue drains.
-        var producerWaiter: CheckedContinuation<Void, any Error>?
+        var producerWaiter: ProducerWaiter?
         var isHead: Bool { head.method == .head }
 
         init(number: UInt64, head: HTTPRequestHead, route: HTTPRoute, requestID: String?, decoding: BodyDecoding) {
@@ -74,6 +74,13 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             self.requestID = requestID
             self.decoding = decoding
         }
+    }
+
+    /// A streamed response's producer waiting for room. Boxed: an optional class reference is free to test
+    /// and clear on every request, an optional generic continuation goes through value witnesses.
+    private final class ProducerWaiter {
+        let continuation: CheckedContinuation<Void, any Error>
+        init(_ continuation: CheckedContinuation<Void, any Error>) { self.continuation = continuation }
     }
 
     private enum BodySink {
@@ -195,7 +202,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         let buffer = loop.readBuffer
         let result: IOResult<Int>
         do {
-            result = try Syscall.read(fd, into: buffer)
+            result = try Syscall.receive(fd, into: buffer)
         } catch {
             perform(machine.ioFailed())
             return
@@ -260,7 +267,8 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             while !closed {
                 switch machine.state {
                 case .idle, .readingHead:
-                    guard let part = try parser.next() else {
+                    // Nothing buffered (the usual state after answering a request): no part can come out.
+                    guard parser.bufferedByteCount > 0, let part = try parser.next() else {
                         if parser.bufferedByteCount > 0 { perform(machine.bytesArrived()) }
                         return
                     }
@@ -294,7 +302,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
 
     // MARK: exchanges
 
-    private func startExchange(_ head: HTTPRequestHead) {
+    private func startExchange(_ head: consuming HTTPRequestHead) {
         let route = core.responder.route(head)
         exchangeNumber &+= 1
         var requestID: String? = nil
@@ -326,8 +334,9 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
                 return
             }
         }
+        let keepAlive = head.keepAlive
         exchange = Exchange(number: exchangeNumber, head: head, route: route, requestID: requestID, decoding: decoding)
-        perform(machine.headReceived(keepAlive: head.keepAlive, expectsContinue: parser.expectsContinue))
+        perform(machine.headReceived(keepAlive: keepAlive, expectsContinue: parser.expectsContinue))
     }
 
     private func deliverBody(_ bytes: [UInt8]) {
@@ -426,47 +435,58 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             body: requestBody, requestID: current.requestID)
         switch current.route.handler.kind {
         case .immediate(let handle):
-            let response: ServerResponse
-            do {
-                response = try handle(request)
-            } catch {
-                response = renderError(error)
-            }
-            respond(response)
+            respond(Self.run(handle, request, core: core))
         case .async(let handle):
-            let number = current.number
-            let core = self.core
-            let loop = self.loop
-            let task = Task { [self] in
-                var response: ServerResponse
-                do {
-                    response = try await handle(request)
-                } catch {
-                    response = core.render(error, requestID: request.requestID)
-                }
-                // Compression happens here, off the event loop.
-                let coding = core.encode(&response, for: request.head)
-                let ready = response
-                loop.execute { [self] in self.handlerResponded(ready, coding, number) }
-                guard case .stream(let produce) = response.body.storage, request.method != .head,
-                    !response.status.forbidsBody
-                else { return }
-                let encoder = coding.gzip ? StreamingGzipEncoder(level: core.configuration.compression.level) : nil
-                let writer = ResponseBodyWriter { [self] bytes in
-                    let part = encoder.map { $0.encode(bytes) } ?? bytes
-                    if !part.isEmpty { try await self.sendStreamPart(part, number) }
-                }
-                let failed: Bool
-                do {
-                    try await produce(writer)
-                    if let encoder { try await self.sendStreamPart(encoder.finish(), number) }
-                    failed = false
-                } catch {
-                    failed = true
-                }
-                loop.execute { [self] in self.streamEnded(number, failed: failed) }
+            current.task = startTask(handle, request, number: current.number)
+        }
+    }
+
+    /// Runs an async handler, then streams its response body if it has one.
+    private func startTask(
+        _ handle: @escaping @Sendable (ServerRequest) async throws -> ServerResponse, _ request: ServerRequest,
+        number: UInt64
+    ) -> Task<Void, Never> {
+        let core = self.core
+        let loop = self.loop
+        return Task { [self] in
+            var response: ServerResponse
+            do {
+                response = try await handle(request)
+            } catch {
+                response = core.render(error, requestID: request.requestID)
             }
-            current.task = task
+            // Compression happens here, off the event loop.
+            let coding = core.encode(&response, for: request.head)
+            let ready = response
+            loop.execute { [self] in self.handlerResponded(ready, coding, number) }
+            guard case .stream(let produce) = response.body.storage, request.method != .head,
+                !response.status.forbidsBody
+            else { return }
+            let encoder = coding.gzip ? StreamingGzipEncoder(level: core.configuration.compression.level) : nil
+            let writer = ResponseBodyWriter { [self] bytes in
+                let part = encoder.map { $0.encode(bytes) } ?? bytes
+                if !part.isEmpty { try await self.sendStreamPart(part, number) }
+            }
+            let failed: Bool
+            do {
+                try await produce(writer)
+                if let encoder { try await self.sendStreamPart(encoder.finish(), number) }
+                failed = false
+            } catch {
+                failed = true
+            }
+            loop.execute { [self] in self.streamEnded(number, failed: failed) }
+        }
+    }
+
+    /// An immediate handler's response, or the rendered error it threw.
+    private static func run(
+        _ handle: (ServerRequest) throws -> ServerResponse, _ request: ServerRequest, core: ServerCore
+    ) -> ServerResponse {
+        do {
+            return try handle(request)
+        } catch {
+            return core.render(error, requestID: request.requestID)
         }
     }
 
@@ -521,10 +541,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             perform(action)
             return
         }
-        var head = loop.headScratch
-        loop.headScratch = []
-        head.removeAll(keepingCapacity: true)
-        ResponseHeadEncoder.encode(
+        writeHead(
             status: response.status, fields: response.headers,
             extras: ResponseHeadEncoder.Extras(
                 framing: framing, closeAfter: closeAfter,
@@ -532,10 +549,22 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
                 dateLine: loop.dateCache.current(), serverLine: core.serverLine,
                 requestID: current.requestID.map { (core.configuration.requestIDHeader!, $0) },
                 contentEncodingGzip: gzip, varyAcceptEncoding: vary),
-            into: &head)
-        write(head: head, body: noBody ? nil : bodyBytes)
-        loop.headScratch = head
+            body: noBody ? nil : bodyBytes)
         afterWrite()
+    }
+
+    /// Encodes a head into the loop's scratch buffer (into an array of its size when it is larger) and
+    /// writes it with `body`.
+    private func writeHead(status: HTTPStatus, fields: HTTPFields, extras: ResponseHeadEncoder.Extras, body: [UInt8]?) {
+        var writer = HeadWriter(loop.headBuffer)
+        ResponseHeadEncoder.encode(status: status, fields: fields, extras: extras, into: &writer)
+        guard writer.overflowed else {
+            write(head: writer.bytes, body: body)
+            return
+        }
+        var head: [UInt8] = []
+        ResponseHeadEncoder.encode(status: status, fields: fields, extras: extras, into: &head)
+        head.withUnsafeBytes { write(head: $0, body: body) }
     }
 
     /// `Connection: close` among the handler's fields (a quick length check first: this runs per response).
@@ -584,7 +613,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         if pendingOutputByteCount <= Self.outputHighWatermark {
             continuation.resume()
         } else {
-            current.producerWaiter = continuation
+            current.producerWaiter = ProducerWaiter(continuation)
         }
         afterWrite()
     }
@@ -608,8 +637,8 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
 
     // MARK: writing
 
-    /// Writes head and body, straight from the arrays when nothing is queued, queuing what the socket did not take.
-    private func write(head: [UInt8], body: [UInt8]?) {
+    /// Writes head and body straight from memory when nothing is queued, queuing what the socket did not take.
+    private func write(head: UnsafeRawBufferPointer, body: [UInt8]?) {
         if tls != nil {
             queue(head)
             if let body { queue(body) }
@@ -617,14 +646,12 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             return
         }
         guard output.isEmpty, writeReady else {
-            output.append(head)
+            output.append(head, from: 0)
             if let body { output.append(body) }
             return
         }
         let body = body ?? []
-        let outcome = head.withUnsafeBytes { headBytes in
-            body.withUnsafeBytes { bodyBytes in Self.writev(fd, headBytes, bodyBytes) }
-        }
+        let outcome = body.withUnsafeBytes { bodyBytes in Self.send(fd, head, bodyBytes) }
         guard case .success(let result) = outcome else {
             perform(machine.ioFailed())
             return
@@ -638,7 +665,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             written = count
         }
         if written < head.count {
-            output.append(Array(head[written...]))
+            output.append(head, from: written)
             output.append(body)
         } else {
             output.append(body, from: written - head.count)
@@ -646,7 +673,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         if !output.isEmpty { writeReady = false }
     }
 
-    private static func writev(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer)
+    private static func send(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer)
         -> Result<IOResult<Int>, IOError>
     {
         var vectors = (
@@ -657,7 +684,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         return withUnsafeMutableBytes(of: &vectors) { raw -> Result<IOResult<Int>, IOError> in
             let pointer = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
             do throws(IOError) {
-                return .success(try Syscall.writev(fd, UnsafeBufferPointer(start: pointer, count: count)))
+                return .success(try Syscall.send(fd, UnsafeBufferPointer(start: pointer, count: count)))
             } catch {
                 return .failure(error)
             }
@@ -693,7 +720,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         while tls.pendingCiphertextCount > 0, !blocked, !failed, !descriptorClosed {
             tls.withPendingCiphertext { (bytes: UnsafeRawBufferPointer) -> Int in
                 do throws(IOError) {
-                    switch try Syscall.write(fd, bytes) {
+                    switch try Syscall.send(fd, bytes) {
                     case .processed(let count): return count
                     case .wouldBlock:
                         blocked = true
@@ -711,19 +738,24 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
 
     /// Queues plaintext: as is for TCP, encrypted right away for TLS.
     private func queue(_ bytes: [UInt8]) {
-        guard let tls else {
+        guard tls != nil else {
             output.append(bytes)
             return
         }
-        let result = bytes.withUnsafeBytes { raw -> Result<Void, TLSError> in
-            do throws(TLSError) {
-                try tls.writePlaintext(raw)
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
+        bytes.withUnsafeBytes { queue($0) }
+    }
+
+    /// Queues a copy of `bytes` (plaintext), encrypted right away for TLS.
+    private func queue(_ bytes: UnsafeRawBufferPointer) {
+        guard let tls else {
+            output.append(bytes, from: 0)
+            return
         }
-        if case .failure = result { perform(machine.ioFailed()) }
+        do throws(TLSError) {
+            try tls.writePlaintext(bytes)
+        } catch {
+            perform(machine.ioFailed())
+        }
     }
 
     private var hasPendingOutput: Bool {
@@ -737,11 +769,11 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     /// Tells the machine how writing went and wakes a streamed response's producer once there is room.
     private func afterWrite() {
         guard !closed else { return }
-        if pendingOutputByteCount <= Self.outputHighWatermark, let current = exchange,
-            let waiter = current.producerWaiter
+        if let current = exchange, let waiter = current.producerWaiter,
+            pendingOutputByteCount <= Self.outputHighWatermark
         {
             current.producerWaiter = nil
-            waiter.resume()
+            waiter.continuation.resume()
         }
         if !hasPendingOutput {
             perform(machine.outputFlushed())
@@ -791,17 +823,14 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
 
     /// An error the HTTP layer answers: always closes after, whatever the handler of a request would do.
     private func writeErrorResponse(_ response: ServerResponse) {
-        var head: [UInt8] = []
-        head.reserveCapacity(256)
         let body = response.body.bytes ?? []
-        ResponseHeadEncoder.encode(
+        writeHead(
             status: response.status, fields: response.headers,
             extras: ResponseHeadEncoder.Extras(
                 framing: .contentLength(body.count), closeAfter: true, announceKeepAlive: false,
                 dateLine: loop.dateCache.current(), serverLine: core.serverLine,
                 requestID: exchange?.requestID.map { (core.configuration.requestIDHeader!, $0) }),
-            into: &head)
-        write(head: head, body: exchange?.isHead == true ? nil : body)
+            body: exchange?.isHead == true ? nil : body)
         if !hasPendingOutput {
             perform(machine.outputFlushed())
         } else {
@@ -843,7 +872,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         while readReady, !closed {
             let result: IOResult<Int>
             do {
-                result = try Syscall.read(fd, into: loop.readBuffer)
+                result = try Syscall.receive(fd, into: loop.readBuffer)
             } catch {
                 finalClose()
                 return
@@ -866,7 +895,8 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
         if case .stream(let stream) = current.body {
             stream.fail(HTTPError(.badRequest, "The connection closed before the request body was complete."))
         }
-        current.producerWaiter?.resume(throwing: HTTPError(.serviceUnavailable, "The connection is closed."))
+        current.producerWaiter?.continuation.resume(
+            throwing: HTTPError(.serviceUnavailable, "The connection is closed."))
         exchange = nil
         parser = HTTPRequestParser(limits: core.configuration.limits)
         output.removeAll()

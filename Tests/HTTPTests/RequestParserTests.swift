@@ -29,6 +29,18 @@ let validRequests: [(name: String, input: String)] = [
 ]
 
 @Suite struct RequestParserTests {
+    /// Common names come from a shared table, but every name keeps exactly the spelling it was sent with.
+    @Test func fieldNamesKeepTheirSpelling() throws {
+        let others = [
+            "Content-Type", "content-type", "CONTENT-TYPE", "x-request-id", "X-Request-ID", "X-Custom", "user-Agent",
+        ]
+        for host in ["Host", "host", "HOST", "hoSt"] {
+            let input = "GET / HTTP/1.1\r\n\(host): a\r\n" + others.map { "\($0): b\r\n" }.joined() + "\r\n"
+            let messages = try parseRequests(bytes(input))
+            #expect(messages.first?.head.fields.map(\.name) == [host] + others)
+        }
+    }
+
     @Test(arguments: validRequests.map(\.name))
     func sameResultAtEverySplit(_ name: String) throws {
         let input = bytes(validRequests.first { $0.name == name }!.input)

@@ -169,11 +169,37 @@ import Testing
                 == "HTTP/1.1 299 CustomX: y\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n")
     }
 
+    @Test func responseHeadLargerThanTheWriterIsCountedThenWrittenWhole() {
+        let fields = HTTPFields((0..<3).map { ("X-Long-\($0)", String(repeating: "x", count: 700)) })
+        let extras = ResponseHeadEncoder.Extras(
+            framing: .contentLength(5), closeAfter: false, announceKeepAlive: false,
+            dateLine: Array("Date: X\r\n".utf8), serverLine: nil)
+        // Over the 1 KiB first attempt: encoded again into an array of the size counted.
+        var head: [UInt8] = Array("prefix".utf8)
+        ResponseHeadEncoder.encode(status: .ok, fields: fields, extras: extras, into: &head)
+        let expected =
+            "prefixHTTP/1.1 200 OK\r\n"
+            + (0..<3).map { "X-Long-\($0): \(String(repeating: "x", count: 700))\r\n" }.joined()
+            + "Date: X\r\nContent-Length: 5\r\n\r\n"
+        #expect(String(decoding: head, as: UTF8.self) == expected)
+        var small = [UInt8](repeating: 0, count: 16)
+        small.withUnsafeMutableBytes { buffer in
+            var writer = HeadWriter(buffer)
+            ResponseHeadEncoder.encode(status: .ok, fields: fields, extras: extras, into: &writer)
+            #expect(writer.overflowed)
+            #expect(writer.count == expected.utf8.count - "prefix".utf8.count)
+        }
+    }
+
     @Test func numbersAreWrittenWithoutAllocation() {
         for value in [0, 7, 10, 99, 100, 4096, 1_000_000, Int.max] {
-            var decimal: [UInt8] = []
-            ResponseHeadEncoder.appendDecimal(value, into: &decimal)
-            #expect(String(decoding: decimal, as: UTF8.self) == String(value))
+            var decimal = [UInt8](repeating: 0, count: 32)
+            let length = decimal.withUnsafeMutableBytes { buffer in
+                var writer = HeadWriter(buffer)
+                writer.appendDecimal(value)
+                return writer.count
+            }
+            #expect(String(decoding: decimal[..<length], as: UTF8.self) == String(value))
             var hex: [UInt8] = []
             ResponseHeadEncoder.appendHex(value, into: &hex)
             #expect(String(decoding: hex, as: UTF8.self) == String(value, radix: 16))

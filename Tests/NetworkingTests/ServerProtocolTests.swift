@@ -29,6 +29,13 @@ import Testing
         }
         router.add(.get, "/fail") { _ in throw CancellationError() }
         router.add(.get, "/teapot") { _ in throw HTTPError(HTTPStatus(code: 418), "short and stout") }
+        router.add(.get, "/large-head") { _ in
+            // Larger than the loop's 4 KiB head buffer: encoded into an array instead.
+            ServerResponse(
+                status: .ok,
+                headers: HTTPFields((0..<8).map { ("X-Large-\($0)", String(repeating: "v", count: 1000)) }),
+                body: .bytes(Array("large".utf8)))
+        }
         router.add(.get, "/inject") { _ in
             ServerResponse(
                 status: .ok, headers: HTTPFields([("X-Good", "yes"), ("X-Bad", "a\r\nSet-Cookie: evil=1")]),
@@ -223,6 +230,21 @@ import Testing
             #expect(response.headers["X-Bad"] == nil)
             #expect(response.headers["Set-Cookie"] == nil)
             #expect(response.text == "ok")
+        }
+    }
+
+    @Test func responseHeadsLargerThanTheScratchBufferAreWrittenWhole() async throws {
+        try await withServer(responder: Self.router()) { server in
+            let client = try TestClient(port: server.port)
+            for _ in 0..<2 {
+                try client.send("GET /large-head HTTP/1.1\r\nHost: t\r\n\r\n")
+                let response = try client.readResponse()
+                #expect(response.headers["X-Large-0"] == String(repeating: "v", count: 1000))
+                #expect(response.headers["X-Large-7"] == String(repeating: "v", count: 1000))
+                #expect(response.text == "large")
+            }
+            try client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(try client.readResponse().text == "hello")
         }
     }
 

@@ -64,6 +64,24 @@ import Testing
         }
     }
 
+    /// A client reset is seen on a read, which consumes the socket error; the close_notify sent after it then
+    /// meets EPIPE. That must be an error, not a SIGPIPE killing the process.
+    @Test func clientResetsDoNotKillTheServer() async throws {
+        try await withTLSServer { server, certificates in
+            for _ in 0..<3 {
+                let client = try TestClient(port: server.port, tls: try certificates.clientContext())
+                try client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+                #expect(try client.readResponse().text == "hello over tls")
+                client.resetOnClose()
+            }
+            // Time for the server to see the resets, then proof it is still there.
+            Thread.sleep(forTimeInterval: 0.2)
+            let client = try TestClient(port: server.port, tls: try certificates.clientContext())
+            try client.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+            #expect(try client.readResponse().text == "hello over tls")
+        }
+    }
+
     @Test func plainHTTPOnTheTLSPortIsDropped() async throws {
         try await withTLSServer { server, _ in
             let client = try TestClient(port: server.port)

@@ -169,6 +169,12 @@ final class TestClient: @unchecked Sendable {
     }
 
     func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Makes the close in `deinit` send a reset instead of a FIN.
+    func resetOnClose() {
+        var option = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+    }
 }
 
 /// Runs blocking client code on a thread of its own: not on Swift's cooperative pool, which the
