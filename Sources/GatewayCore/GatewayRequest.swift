@@ -37,6 +37,8 @@ public struct GatewayRequest: Sendable, Hashable {
     public var version: Int = 0
     /// SHA-256 (hex) of the canonical JSON body: equal bodies under one Idempotency-Key return the same request.
     public var bodyDigest: String = ""
+    /// Where status-change events are POSTed (the body's `callbackUrl`, else the client's default); nil: none.
+    public var callbackUrl: String?
 
     public init(
         id: String, clientName: String, validated: ValidatedRequest, idempotencyKey: String?, now: Date
@@ -61,6 +63,7 @@ public struct GatewayRequest: Sendable, Hashable {
         self.createdAt = now
         self.updatedAt = now
         self.timeline = [TimelineEntry(at: now, status: .queued, outcome: nil, note: "accepted", actor: clientName)]
+        self.callbackUrl = validated.callbackUrl
     }
 
     /// The `x-ms-client-request-id` for Purview calls made for this request.

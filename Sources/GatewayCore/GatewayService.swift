@@ -55,7 +55,7 @@ public final class GatewayService: Sendable {
     /// Validates, stores durably, wakes the forwarder, and waits up to `wait` for the send to settle.
     public func submit(
         kind: RequestKind, body: JSONValue, clientName: String, idempotencyKey: String?, wait: Duration,
-        traceId: String? = nil
+        traceId: String? = nil, defaultCallbackUrl: String? = nil
     ) async throws(SubmitError) -> SubmitResult {
         let validated: ValidatedRequest
         switch RequestMapper.validate(kind: kind, body: body) {
@@ -65,6 +65,7 @@ public final class GatewayService: Sendable {
         let acceptedAt = Self.milliseconds(now())
         var request = GatewayRequest(id: UUID().uuidString.lowercased(), clientName: clientName, validated: validated, idempotencyKey: idempotencyKey, now: acceptedAt)
         request.traceId = traceId
+        request.callbackUrl = request.callbackUrl ?? defaultCallbackUrl
         request.bodyDigest = Hex.encode(SHA256.hash(JSONValue.object(["kind": .string(kind.rawValue), "body": body]).canonicalBytes))
         // Interest is registered before the request is visible to any forwarder, so a send that settles
         // at once is still noticed.

@@ -4,17 +4,18 @@ import Synchronization
 /// A `RequestStore` in memory: for router-level tests and as the reference the durable stores are
 /// checked against. Nothing survives the process.
 public final class InMemoryRequestStore: RequestStore {
-    private struct Lease {
+    struct Lease {
         var owner: String
         var until: Date
     }
 
-    private struct State {
+    struct State {
         var requests: [String: GatewayRequest] = [:]
         var leases: [String: Lease] = [:]
+        var outbox = InMemoryOutbox()
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
 
     public init() {}
 
@@ -31,6 +32,7 @@ public final class InMemoryRequestStore: RequestStore {
             var stored = request
             stored.version = 1
             state.requests[request.id] = stored
+            state.outbox.add(OutboxEvent.new(for: stored), snapshot: stored)
             return .inserted(stored)
         }
     }
@@ -45,6 +47,7 @@ public final class InMemoryRequestStore: RequestStore {
             var stored = request
             stored.version += 1
             state.requests[request.id] = stored
+            state.outbox.add(OutboxEvent.new(for: stored), snapshot: stored)
             return stored
         }
     }

@@ -34,6 +34,7 @@ public enum RequestDocument {
         object["submittingSince"] = request.submittingSince.map(millis)
         object["polledAt"] = request.polledAt.map(millis)
         object["traceId"] = request.traceId.map(JSONValue.string)
+        object["callbackUrl"] = request.callbackUrl.map(JSONValue.string)
         return .object(object)
     }
 
@@ -69,6 +70,7 @@ public enum RequestDocument {
         request.updatedAt = date(object["updatedAt"]) ?? request.createdAt
         request.timeline = (object["timeline"]?.arrayValue ?? []).map(decodeEntry)
         request.bodyDigest = object["bodyDigest"]?.stringValue ?? ""
+        request.callbackUrl = object["callbackUrl"]?.stringValue
         request.version = version
         return request
     }

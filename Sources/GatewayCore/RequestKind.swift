@@ -44,6 +44,8 @@ public struct ValidatedRequest: Sendable, Hashable {
     public var subject: String
     /// The body as accepted, for the audit trail and idempotency comparison.
     public var body: JSONValue
+    /// The body's `callbackUrl` (syntax checked; the client's allowlist is the API's to check).
+    public var callbackUrl: String? = nil
 }
 
 /// Limits from the contract.
@@ -66,6 +68,7 @@ public enum RequestMapper {
         var reader = ObjectReader(body, violations: &violations)
         let requestedBy = requestedBy(&reader)
         let comment = reader.string("comment", required: false, maxLength: RequestLimits.commentLength)
+        let callbackUrl = CallbackURL.read(&reader)
         let mapped: (payload: JSONValue, subject: String)?
         switch kind {
         case .termCreation: mapped = termCreation(&reader)
@@ -83,7 +86,7 @@ public enum RequestMapper {
             ValidatedRequest(
                 kind: kind, requestedBy: requestedBy, comment: comment,
                 operations: [PurviewOperation(type: kind.operationType, payload: mapped.payload)],
-                subject: mapped.subject, body: body))
+                subject: mapped.subject, body: body, callbackUrl: callbackUrl))
     }
 
     /// The user request's comment carries the person, since Purview records the gateway's principal.

@@ -20,11 +20,14 @@ public struct APIClient: Sendable, Hashable {
     /// SHA-256 digests of the client's valid keys (several during a rotation).
     public var keyDigests: [[UInt8]]
     public var scopes: Set<Scope>
+    /// Webhook settings (`"callbacks"`); nil: this client gets no webhooks and may not give `callbackUrl`.
+    public var callbacks: CallbackSettings?
 
-    public init(name: String, keyDigests: [[UInt8]], scopes: Set<Scope>) {
+    public init(name: String, keyDigests: [[UInt8]], scopes: Set<Scope>, callbacks: CallbackSettings? = nil) {
         self.name = name
         self.keyDigests = keyDigests
         self.scopes = scopes
+        self.callbacks = callbacks
     }
 
     public func allows(_ scope: Scope) -> Bool {
@@ -93,7 +96,15 @@ public struct APIClients: Sendable {
                 }
                 scopes.insert(scope)
             }
-            clients.append(APIClient(name: name, keyDigests: digests, scopes: scopes))
+            var callbacks: CallbackSettings?
+            if let settings = entry["callbacks"] {
+                do {
+                    callbacks = try CallbackSettings.parse(settings)
+                } catch {
+                    throw .invalid("\(at): \"callbacks\": \(error.message)")
+                }
+            }
+            clients.append(APIClient(name: name, keyDigests: digests, scopes: scopes, callbacks: callbacks))
         }
         return APIClients(clients: clients)
     }

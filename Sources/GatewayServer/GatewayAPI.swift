@@ -87,6 +87,7 @@ public final class GatewayAPI: Sendable {
         router.add(.post, "/v1/requests/{id}/cancel", bodyLimit: 64 * 1024, handler("cancel", scope: .requestsCancel) { request, client in
             try await self.cancel(request: request, client: client)
         })
+        addWebhookRoutes(to: router)
         router.add(.get, "/healthz") { _ in await self.healthz() }
         router.add(.get, "/readyz") { _ in await self.readyz() }
         router.add(.get, "/metrics") { _ in
@@ -174,11 +175,12 @@ public final class GatewayAPI: Sendable {
             throw Problem(.badRequest, code: "invalid_idempotency_key", title: "Invalid Idempotency-Key", detail: "the Idempotency-Key must be 1 to 255 characters")
         }
         let wait = try preferredWait(request)
+        let defaultCallbackUrl = try checkCallback(body, client: client)
         let result: GatewayService.SubmitResult
         do {
             result = try await service.submit(
                 kind: kind, body: body, clientName: client.name, idempotencyKey: idempotencyKey, wait: wait,
-                traceId: Self.callerCorrelationId(request))
+                traceId: Self.callerCorrelationId(request), defaultCallbackUrl: defaultCallbackUrl)
         } catch {
             switch error {
             case .invalid(let failure): throw Problem.validation(failure)

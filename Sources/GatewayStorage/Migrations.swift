@@ -38,7 +38,9 @@ enum Migrations {
             PRIMARY KEY (client, idempotency_key)
         );
         CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
-        """
+        """,
+        // 2: the webhook outbox (events written with the transitions they describe), attempts, 410-stopped URLs.
+        WebhookOutboxSchema.script(collate: ""),
     ]
 
     /// The version a database has once every script here is applied.

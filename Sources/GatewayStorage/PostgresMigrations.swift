@@ -39,7 +39,9 @@ enum PostgresMigrations {
             PRIMARY KEY (client, idempotency_key)
         );
         CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
-        """
+        """,
+        // 2: the webhook outbox (events written with the transitions they describe), attempts, 410-stopped URLs.
+        WebhookOutboxSchema.script(collate: #" COLLATE "C""#),
     ]
 
     static var latestVersion: Int { scripts.count }

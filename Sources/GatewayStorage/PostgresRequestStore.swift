@@ -70,7 +70,11 @@ public final class PostgresRequestStore: RequestStore {
         var stored = request
         stored.version = 1
         guard let key = row.idempotencyKey else {
-            try await write { connection in try connection.query(Self.insertSQL, Self.insertParameters(row)) }
+            try await write { connection in
+                try Self.beginWebhookEvents(row, on: connection)
+                try connection.query(Self.insertSQL, Self.insertParameters(row))
+                try Self.commitWebhookEvents(row, on: connection, stored: true)
+            }
             return .inserted(stored)
         }
         let cutoff = RequestRow.milliseconds(now) - RequestRow.milliseconds(idempotencyWindow)
@@ -78,8 +82,12 @@ public final class PostgresRequestStore: RequestStore {
         // only if the key vanished in between (purged, or its request was gone).
         for _ in 0..<3 {
             let inserted = try await write { connection in
-                try connection.query(Self.insertClaimingKeySQL, Self.insertParameters(row) + [String(cutoff)])
+                try Self.beginWebhookEvents(row, on: connection)
+                let inserted =
+                    try connection.query(Self.insertClaimingKeySQL, Self.insertParameters(row) + [String(cutoff)])
                     .rows.count == 1
+                try Self.commitWebhookEvents(row, on: connection, stored: inserted)
+                return inserted
             }
             if inserted { return .inserted(stored) }
             let holder = try await read { connection in
@@ -159,7 +167,8 @@ public final class PostgresRequestStore: RequestStore {
             row.document, row.id, String(request.version),
         ]
         let changed = try await write { connection in
-            try connection.query(
+            try Self.beginWebhookEvents(row, on: connection)
+            let changed = try connection.query(
                 """
                 UPDATE requests SET client = $1, kind = $2, status = $3, requested_by = $4, idempotency_key = $5,
                     created_at = $6, updated_at = $7, next_attempt_at = $8, polled_at = $9, doc = $10,
@@ -167,6 +176,8 @@ public final class PostgresRequestStore: RequestStore {
                 WHERE id = $11 AND version = $12
                 """, parameters
             ).affected
+            try Self.commitWebhookEvents(row, on: connection, stored: changed == 1)
+            return changed
         }
         guard changed == 1 else { throw StoreConflict(id: request.id) }
         var stored = request

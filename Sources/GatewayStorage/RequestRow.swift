@@ -18,6 +18,8 @@ struct RequestRow: Sendable {
     var nextAttemptAt: Int64?
     var polledAt: Int64?
     var document: String
+    /// The webhook events this write adds to the outbox, in the same transaction.
+    var webhookEvents: [OutboxEvent]
 
     init(_ request: GatewayRequest) {
         id = request.id
@@ -31,6 +33,7 @@ struct RequestRow: Sendable {
         nextAttemptAt = request.nextAttemptAt.map(Self.milliseconds)
         polledAt = request.polledAt.map(Self.milliseconds)
         document = RequestDocument.encode(request).serializedString()
+        webhookEvents = OutboxEvent.new(for: request)
     }
 
     /// Unix milliseconds, rounded as the document rounds them.

@@ -151,6 +151,7 @@ public final class SQLiteRequestStore: RequestStore {
                 "INSERT INTO idempotency_keys (client, idempotency_key, request_id, created_at) VALUES (?, ?, ?, ?)",
                 [.text(row.client), .text(key), .text(row.id), .integer(row.createdAt)])
         }
+        try writeWebhookEvents(row, on: connection)
         return .inserted
     }
 
@@ -180,6 +181,7 @@ public final class SQLiteRequestStore: RequestStore {
                     .int(expectedVersion),
                 ])
             guard connection.changes == 1 else { throw StoreConflict(id: row.id) }
+            try Self.writeWebhookEvents(row, on: connection)
         }
         var stored = request
         stored.version += 1

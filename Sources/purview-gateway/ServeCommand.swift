@@ -190,10 +190,13 @@ enum ServeCommand {
         let sampler = MetricsSampler(service: service, metrics: metrics) {
             metrics.gauge("gateway_token_fetches", help: "Token requests made to the identity provider").set(tokenCache.fetchCount)
         }
+        let webhooks = try WebhookWiring.start(
+            store: store, api: api, environment: environment, metrics: metrics, logger: logger)
         let background = Task {
             await withDiscardingTaskGroup { group in
                 group.addTask { await service.run() }
                 group.addTask { await sampler.run() }
+                group.addTask { await webhooks.dispatcher.run() }
             }
         }
         let signal = await TerminationSignal.wait()
@@ -203,6 +206,7 @@ enum ServeCommand {
         background.cancel()
         await background.value
         await http.shutdown()
+        await webhooks.http.shutdown()
         await emulator?.shutdown()
         await store.close()
         logger.notice("stopped")
