@@ -4,7 +4,7 @@ public import FoundationEssentials
 public import GatewayCore
 public import Networking
 public import Observability
-public import PurviewWorkflow
+import PurviewWorkflow
 
 /// A client's webhook settings from the keys file:
 /// `"callbacks":{"allowedHosts":["hooks.contoso.com"],"secret":"...","allowHttp":false,"defaultUrl":"https://..."}`.
