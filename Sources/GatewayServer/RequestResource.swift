@@ -26,6 +26,7 @@ public enum RequestResource {
         ]
         object["comment"] = request.comment.map(JSONValue.string)
         object["idempotencyKey"] = request.idempotencyKey.map(JSONValue.string)
+        object["callbackUrl"] = request.callbackUrl.map(JSONValue.string)
         object["operations"] = .array(request.operations.map(\.json))
         var links: JSONObject = ["self": .string(selfLink)]
         if !request.status.isTerminal { links["cancel"] = .string(selfLink + "/cancel") }
