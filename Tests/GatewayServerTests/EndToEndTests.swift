@@ -21,16 +21,19 @@ final class EndToEndSystem: @unchecked Sendable {
     static let portalKey = "e2e-portal-key"
     static let auditorKey = "e2e-auditor-key"
 
-    init() async throws {
+    /// `portalCallbacks`: the portal client's `"callbacks"` keys-file entry (webhook tests).
+    init(portalCallbacks: [String: Any]? = nil) async throws {
         directory = try TemporaryDirectory()
         let base = ProcessInfo.processInfo.environment.filter { $0.key == "PATH" || $0.key == "HOME" || $0.key == "E2E_BACKTRACE" }.reduce(into: [String: String]()) { result, entry in if entry.key == "E2E_BACKTRACE" { result["SWIFT_BACKTRACE"] = entry.value } else { result[entry.key] = entry.value } }
         emulator = try ChildProcess(
             ["emulator", "--listen", "127.0.0.1:0", "--self-signed", directory.path + "/tls"], environment: base,
             directory: directory.path)
         emulatorURL = try await emulator.waitForOutput(#"listening on (https://127\.0\.0\.1:\d+)"#)
+        var portal: [String: Any] = ["name": "portal", "keySha256": Hex.encode(SHA256.hash(Array(Self.portalKey.utf8))), "scopes": ["requests:write", "requests:read", "requests:cancel"]]
+        portal["callbacks"] = portalCallbacks
         let keys: [String: Any] = [
             "clients": [
-                ["name": "portal", "keySha256": Hex.encode(SHA256.hash(Array(Self.portalKey.utf8))), "scopes": ["requests:write", "requests:read", "requests:cancel"]],
+                portal,
                 ["name": "auditor", "keySha256": Hex.encode(SHA256.hash(Array(Self.auditorKey.utf8))), "scopes": ["requests:read:all"]],
             ]
         ]
