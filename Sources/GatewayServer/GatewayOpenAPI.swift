@@ -23,6 +23,7 @@ enum GatewayOpenAPI {
         var all = properties
         all["requestedBy"] = person
         all["comment"] = string("Why; carried to Purview in the user request's comment.", maxLength: 4096)
+        all["callbackUrl"] = WebhookOpenAPI.callbackUrl
         return [
             "type": "object", "additionalProperties": false, "required": .array((required + ["requestedBy"]).map(JSONValue.string)),
             "properties": .object(all), "description": .string("Body of POST /v1/requests/\(kind)."),
@@ -130,9 +131,10 @@ enum GatewayOpenAPI {
         paths["/healthz"] = ["get": ["summary": "Liveness with details (store, token, Purview reachability).", "responses": ["200": ["description": "Alive."], "503": ["description": "Store failing."]]]]
         paths["/readyz"] = ["get": ["summary": "Ready to accept and store requests.", "responses": ["200": ["description": "Ready."], "503": ["description": "Not ready."]]]]
         paths["/metrics"] = ["get": ["summary": "Prometheus metrics.", "responses": ["200": ["description": "Text exposition format 0.0.4."]]]]
+        WebhookOpenAPI.addPaths(to: &paths)
 
         let statuses: [JSONValue] = RequestStatusNames.all.map(JSONValue.string)
-        let schemas: JSONObject = [
+        var schemas: JSONObject = [
             "Request": [
                 "type": "object",
                 "properties": [
@@ -153,6 +155,7 @@ enum GatewayOpenAPI {
                     "error": ["type": ["object", "null"], "properties": ["code": ["type": "string"], "message": ["type": "string"], "httpStatus": ["type": "integer"], "purviewRequestId": ["type": "string"]]],
                     "timeline": ["type": "array", "items": ["type": "object", "properties": ["at": ["type": "string", "format": "date-time"], "status": ["type": "string"], "outcome": ["type": "string"], "note": ["type": "string"], "actor": ["type": "string"]]]],
                     "attempts": ["type": "integer"],
+                    "callbackUrl": ["type": "string", "format": "uri"],
                     "createdAt": ["type": "string", "format": "date-time"], "updatedAt": ["type": "string", "format": "date-time"],
                     "links": ["type": "object", "properties": ["self": ["type": "string"], "cancel": ["type": "string"]]],
                 ],
@@ -166,8 +169,10 @@ enum GatewayOpenAPI {
                 ],
             ],
         ]
+        WebhookOpenAPI.addSchemas(to: &schemas)
         return [
             "openapi": "3.1.0",
+            "webhooks": WebhookOpenAPI.webhooks,
             "info": [
                 "title": "purview-gateway", "version": "1",
                 "description": "Simplified endpoints that become Microsoft Purview Workflow user requests, stored durably and tracked.",
