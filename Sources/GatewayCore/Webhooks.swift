@@ -131,8 +131,10 @@ public struct OutboxEvent: Sendable, Hashable {
                     OutboxEvent(
                         id: eventId(requestId: request.id, sequence: index), requestId: request.id, sequence: index,
                         clientName: request.clientName,
-                        type: WebhookEventType.of(status: entry.status, outcome: entry.outcome, statusChanged: statusChanged),
-                        url: url, createdAt: entry.at, deadline: entry.at.addingTimeInterval(WebhookDelivery.maximumAge.seconds)))
+                        type: WebhookEventType.of(
+                            status: entry.status, outcome: entry.outcome, statusChanged: statusChanged),
+                        url: url, createdAt: entry.at,
+                        deadline: entry.at.addingTimeInterval(WebhookDelivery.maximumAge.seconds)))
             }
             index -= 1
         }

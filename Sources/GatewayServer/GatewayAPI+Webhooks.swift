@@ -10,12 +10,16 @@ extension GatewayAPI {
     }
 
     func addWebhookRoutes(to router: Router) {
-        router.add(.get, "/v1/requests/{id}/events", handler("events", scope: .requestsRead) { request, client in
-            try await self.events(request: request, client: client)
-        })
-        router.add(.post, "/v1/events/{id}/redeliver", bodyLimit: 64 * 1024, handler("redeliver", scope: .requestsAdmin) { request, client in
-            try await self.redeliver(request: request, client: client)
-        })
+        router.add(
+            .get, "/v1/requests/{id}/events",
+            handler("events", scope: .requestsRead) { request, client in
+                try await self.events(request: request, client: client)
+            })
+        router.add(
+            .post, "/v1/events/{id}/redeliver", bodyLimit: 64 * 1024,
+            handler("redeliver", scope: .requestsAdmin) { request, client in
+                try await self.redeliver(request: request, client: client)
+            })
     }
 
     /// Checks the body's `callbackUrl` against the client's callbacks settings (422 naming the field and why);
@@ -33,7 +37,8 @@ extension GatewayAPI {
         }
         guard let refusal else { return nil }
         var problem = Problem(
-            .unprocessableContent, code: "callback_not_allowed", title: "The callbackUrl is not allowed for this client",
+            .unprocessableContent, code: "callback_not_allowed",
+            title: "The callbackUrl is not allowed for this client",
             detail: "callbackUrl \(refusal)")
         problem.violations = [FieldViolation(pointer: "/callbackUrl", code: "callback_not_allowed", message: refusal)]
         throw problem
@@ -51,7 +56,8 @@ extension GatewayAPI {
         do {
             events = try await outbox.webhookEvents(requestId: id)
         } catch {
-            throw Problem(.serviceUnavailable, code: "store_unavailable", title: "The store is unavailable", detail: "\(error)")
+            throw Problem(
+                .serviceUnavailable, code: "store_unavailable", title: "The store is unavailable", detail: "\(error)")
         }
         return json(.ok, ["items": .array(events.map(WebhookEventResource.render))])
     }
@@ -65,15 +71,19 @@ extension GatewayAPI {
             guard let event = try await outbox.redeliverWebhookEvent(id: id, now: Date()) else {
                 throw Problem.notFound("no event \(id)")
             }
-            logger.info("webhook redelivery", metadata: [
-                "kind": "audit", "event": "redeliver", "event.id": .string(id), "request.id": .string(event.requestId),
-                "actor": .string(client.name),
-            ])
+            logger.info(
+                "webhook redelivery",
+                metadata: [
+                    "kind": "audit", "event": "redeliver", "event.id": .string(id),
+                    "request.id": .string(event.requestId),
+                    "actor": .string(client.name),
+                ])
             return json(.accepted, WebhookEventResource.render(event))
         } catch let problem as Problem {
             throw problem
         } catch {
-            throw Problem(.serviceUnavailable, code: "store_unavailable", title: "The store is unavailable", detail: "\(error)")
+            throw Problem(
+                .serviceUnavailable, code: "store_unavailable", title: "The store is unavailable", detail: "\(error)")
         }
     }
 

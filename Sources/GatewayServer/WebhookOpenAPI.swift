@@ -25,9 +25,14 @@ enum WebhookOpenAPI {
                 "responses": [
                     "200": [
                         "description": "The events.",
-                        "content": ["application/json": ["schema": [
-                            "type": "object", "properties": ["items": ["type": "array", "items": ref("WebhookEventStatus")]],
-                        ]]],
+                        "content": [
+                            "application/json": [
+                                "schema": [
+                                    "type": "object",
+                                    "properties": ["items": ["type": "array", "items": ref("WebhookEventStatus")]],
+                                ]
+                            ]
+                        ],
                     ],
                     "404": problem("Unknown (or another client's) request."),
                 ],
@@ -35,11 +40,15 @@ enum WebhookOpenAPI {
         ]
         paths["/v1/events/{id}/redeliver"] = [
             "post": [
-                "summary": "Send an event again (scope requests:admin): pending now, a new 24 h retry window, and a 410 stop on its URL lifted.",
+                "summary":
+                    "Send an event again (scope requests:admin): pending now, a new 24 h retry window, and a 410 stop on its URL lifted.",
                 "operationId": "redeliver-event", "security": security,
                 "parameters": [["name": "id", "in": "path", "required": true, "schema": ["type": "string"]]],
                 "responses": [
-                    "202": ["description": "Queued for delivery.", "content": ["application/json": ["schema": ref("WebhookEventStatus")]]],
+                    "202": [
+                        "description": "Queued for delivery.",
+                        "content": ["application/json": ["schema": ref("WebhookEventStatus")]],
+                    ],
                     "403": problem("Missing scope requests:admin."), "404": problem("Unknown event."),
                 ],
             ]
@@ -64,14 +73,18 @@ enum WebhookOpenAPI {
                 "id": ["type": "string"], "type": ["type": "string"], "sequence": ["type": "integer"],
                 "createdAt": ["type": "string", "format": "date-time"], "url": ["type": "string"],
                 "state": ["type": "string", "enum": .array(WebhookEventState.allCases.map { .string($0.rawValue) })],
-                "nextAttemptAt": time, "deadline": time, "deliveredAt": time, "lastError": ["type": ["string", "null"]],
-                "attempts": ["type": "array", "items": [
-                    "type": "object",
-                    "properties": [
-                        "number": ["type": "integer"], "at": time, "statusCode": ["type": ["integer", "null"]],
-                        "error": ["type": ["string", "null"]], "durationMs": ["type": "integer"],
+                "nextAttemptAt": time, "deadline": time, "deliveredAt": time,
+                "lastError": ["type": ["string", "null"]],
+                "attempts": [
+                    "type": "array",
+                    "items": [
+                        "type": "object",
+                        "properties": [
+                            "number": ["type": "integer"], "at": time, "statusCode": ["type": ["integer", "null"]],
+                            "error": ["type": ["string", "null"]], "durationMs": ["type": "integer"],
+                        ],
                     ],
-                ]],
+                ],
             ],
         ]
     }
@@ -81,8 +94,11 @@ enum WebhookOpenAPI {
             "post": [
                 "summary": "A request's status or outcome changed (sent to the request's callbackUrl).",
                 "parameters": [
-                    ["name": "X-Gateway-Signature", "in": "header", "required": true, "schema": ["type": "string"],
-                     "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" under the client's callbacks.secret>"],
+                    [
+                        "name": "X-Gateway-Signature", "in": "header", "required": true, "schema": ["type": "string"],
+                        "description":
+                            "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" under the client's callbacks.secret>",
+                    ],
                     ["name": "X-Gateway-Event-Id", "in": "header", "required": true, "schema": ["type": "string"]],
                     ["name": "X-Gateway-Event-Type", "in": "header", "schema": ["type": "string"]],
                 ],

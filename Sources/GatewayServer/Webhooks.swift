@@ -1,7 +1,7 @@
 import Crypto
-import HTTP
 public import FoundationEssentials
 public import GatewayCore
+import HTTP
 public import Networking
 public import Observability
 import PurviewWorkflow
@@ -167,7 +167,8 @@ public final class WebhookDispatcher: Sendable {
         outbox: any WebhookOutbox, transport: any HTTPClientTransport,
         callbacks: @escaping @Sendable (String) -> CallbackSettings?,
         configuration: WebhookDispatcherConfiguration = WebhookDispatcherConfiguration(), logger: Logger,
-        metrics: MetricsRegistry = MetricsRegistry(), owner: String = "webhooks-" + UUID().uuidString.prefix(8).lowercased(),
+        metrics: MetricsRegistry = MetricsRegistry(),
+        owner: String = "webhooks-" + UUID().uuidString.prefix(8).lowercased(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.outbox = outbox
@@ -208,7 +209,8 @@ public final class WebhookDispatcher: Sendable {
     }
 
     func deliver(_ event: WebhookEvent) async {
-        var delivery = WebhookDelivery(attempts: event.attempts, deadline: event.deadline, schedule: configuration.schedule)
+        var delivery = WebhookDelivery(
+            attempts: event.attempts, deadline: event.deadline, schedule: configuration.schedule)
         var attempt: WebhookAttempt?
         let decision: WebhookDeliveryDecision
         if event.urlGone {
@@ -229,8 +231,14 @@ public final class WebhookDispatcher: Sendable {
                 }
                 let elapsed = started.duration(to: .now)
                 switch outcome {
-                case .response(let status): attempt = WebhookAttempt(at: startedAt, statusCode: status, error: nil, durationMilliseconds: Int(elapsed.seconds * 1000))
-                case .transportFailure(let message), .notSendable(let message): attempt = WebhookAttempt(at: startedAt, statusCode: nil, error: message, durationMilliseconds: Int(elapsed.seconds * 1000))
+                case .response(let status):
+                    attempt = WebhookAttempt(
+                        at: startedAt, statusCode: status, error: nil, durationMilliseconds: Int(elapsed.seconds * 1000)
+                    )
+                case .transportFailure(let message), .notSendable(let message):
+                    attempt = WebhookAttempt(
+                        at: startedAt, statusCode: nil, error: message,
+                        durationMilliseconds: Int(elapsed.seconds * 1000))
                 }
                 decision = delivery.attemptFinished(outcome, now: now())
             }
@@ -246,7 +254,9 @@ public final class WebhookDispatcher: Sendable {
             try await outbox.recordWebhookAttempt(attempt, eventId: event.id, decision: decision, owner: owner)
         } catch {
             // The lease runs out and the event is tried again: at least once, never lost.
-            logger.warning("cannot record a webhook attempt", metadata: ["event.id": .string(event.id), "error": .string("\(error)")])
+            logger.warning(
+                "cannot record a webhook attempt",
+                metadata: ["event.id": .string(event.id), "error": .string("\(error)")])
         }
     }
 
@@ -267,7 +277,9 @@ public final class WebhookDispatcher: Sendable {
             "X-Gateway-Event-Type": event.type,
             "X-Gateway-Signature": WebhookMessage.signature(body: body, secret: settings.secret, timestamp: timestamp),
         ]
-        return .success(HTTPClientRequest(method: .post, url: url, headers: headers, body: body, timeout: configuration.requestTimeout))
+        return .success(
+            HTTPClientRequest(
+                method: .post, url: url, headers: headers, body: body, timeout: configuration.requestTimeout))
     }
 }
 

@@ -2,7 +2,7 @@ public import FoundationEssentials
 public import GatewayCore
 
 /// A `RequestStore` the process owns: it can be closed at shutdown and its old Idempotency-Keys purged.
-public protocol DurableRequestStore: RequestStore {
+public protocol DurableRequestStore: RequestStore, WebhookOutbox {
     /// Finishes submitted work, then closes the database. Later calls throw `StoreError`.
     func close() async
 

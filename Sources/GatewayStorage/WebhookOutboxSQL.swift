@@ -159,10 +159,22 @@ enum OutboxSQL {
         switch decision {
         case .delivered(let at):
             statements.append(
-                (settle, [.text("delivered"), .integer(nil), .text(nil), .integer(RequestRow.milliseconds(at)), .text(eventId)]))
+                (
+                    settle,
+                    [
+                        .text("delivered"), .integer(nil), .text(nil), .integer(RequestRow.milliseconds(at)),
+                        .text(eventId),
+                    ]
+                ))
         case .retry(let at, let reason):
             statements.append(
-                (settle, [.text("pending"), .integer(RequestRow.milliseconds(at)), .text(reason), .integer(nil), .text(eventId)]))
+                (
+                    settle,
+                    [
+                        .text("pending"), .integer(RequestRow.milliseconds(at)), .text(reason), .integer(nil),
+                        .text(eventId),
+                    ]
+                ))
         case .failed(let reason):
             statements.append((settle, [.text("failed"), .integer(nil), .text(reason), .integer(nil), .text(eventId)]))
         case .gone:

@@ -20,12 +20,10 @@ struct WebhookWiring {
         clientConfiguration.maxConnectionsPerOrigin = 4
         clientConfiguration.maxResponseBodyBytes = 64 * 1024
         clientConfiguration.userAgent = "purview-gateway-webhooks"
-        let http = try HTTPClient(configuration: clientConfiguration, logger: logger.with("component", "webhook-client"))
-        guard let outbox = store as? any WebhookOutbox else {
-            fatalError("every durable store keeps a webhook outbox")
-        }
+        let http = try HTTPClient(
+            configuration: clientConfiguration, logger: logger.with("component", "webhook-client"))
         let dispatcher = WebhookDispatcher(
-            outbox: outbox, transport: http, callbacks: { [api] name in api.callbackSettings(for: name) },
+            outbox: store, transport: http, callbacks: { [api] name in api.callbackSettings(for: name) },
             configuration: configuration, logger: logger.with("component", "webhooks"), metrics: metrics)
         return WebhookWiring(dispatcher: dispatcher, http: http)
     }

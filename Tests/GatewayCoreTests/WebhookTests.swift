@@ -44,7 +44,9 @@ import Testing
         var late = WebhookDelivery(attempts: 5, deadline: deadline)
         #expect(late.attemptFinished(.response(status: 410), now: deadline + 10) == .gone)
         var notFound = WebhookDelivery(attempts: 0, deadline: deadline)
-        #expect(notFound.attemptFinished(.response(status: 404), now: t0) == .retry(at: t0 + 5, reason: "the receiver answered 404"))
+        #expect(
+            notFound.attemptFinished(.response(status: 404), now: t0)
+                == .retry(at: t0 + 5, reason: "the receiver answered 404"))
     }
 
     @Test func redirectsAndTransportFailuresAreRetriedAndUnsendableEventsFail() {
@@ -54,15 +56,20 @@ import Testing
             return
         }
         #expect(at == t0 + 5 && reason.contains("redirects are not followed"))
-        #expect(delivery.attemptFinished(.transportFailure("connect_failed: refused"), now: t0 + 5) == .retry(at: t0 + 35, reason: "connect_failed: refused"))
+        #expect(
+            delivery.attemptFinished(.transportFailure("connect_failed: refused"), now: t0 + 5)
+                == .retry(at: t0 + 35, reason: "connect_failed: refused"))
         var blocked = WebhookDelivery(attempts: 0, deadline: deadline)
-        #expect(blocked.attemptFinished(.notSendable("host not allowed"), now: t0) == .failed(reason: "host not allowed"))
+        #expect(
+            blocked.attemptFinished(.notSendable("host not allowed"), now: t0) == .failed(reason: "host not allowed"))
     }
 
     @Test func retriesNeverGoPastTheDeadline() {
         var delivery = WebhookDelivery(attempts: 7, deadline: deadline)
         let nearEnd = deadline - 60
-        #expect(delivery.attemptFinished(.response(status: 500), now: nearEnd) == .retry(at: deadline, reason: "the receiver answered 500"))
+        #expect(
+            delivery.attemptFinished(.response(status: 500), now: nearEnd)
+                == .retry(at: deadline, reason: "the receiver answered 500"))
     }
 }
 
@@ -110,14 +117,19 @@ import Testing
         let done = RunRecord(runId: "run-a", status: .completed, approvals: [.rejected])
         try request.apply(.runsRefreshed([done]), now: t0 + 6, actor: "poller")
         written()
-        #expect(types == ["request.queued", "request.submitted", "request.in_progress", "request.rejected", "request.completed"])
+        #expect(
+            types == [
+                "request.queued", "request.submitted", "request.in_progress", "request.rejected", "request.completed",
+            ])
         #expect(ids == ["evt_r1_0", "evt_r1_2", "evt_r1_3", "evt_r1_4", "evt_r1_5"])
     }
 
     @Test func aRetriedSendIsQueuedAgainAndNoCallbackMeansNoEvents() throws {
         var request = try makeRequest()
         try request.apply(.sendStarted, now: t0 + 1, actor: "forwarder")
-        try request.apply(.deferred(retryAt: t0 + 10, reason: RequestError(code: "503", message: "busy")), now: t0 + 2, actor: "forwarder")
+        try request.apply(
+            .deferred(retryAt: t0 + 10, reason: RequestError(code: "503", message: "busy")), now: t0 + 2,
+            actor: "forwarder")
         #expect(OutboxEvent.new(for: request).map(\.type) == ["request.queued"])
         #expect(OutboxEvent.new(for: request).map(\.sequence) == [2])
 

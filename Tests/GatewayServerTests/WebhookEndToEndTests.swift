@@ -75,10 +75,12 @@ import Testing
         let approvedFinal = try await system.waitFor(approvedId) { $0["status"] == "completed" }
         #expect(approvedFinal["outcome"] == "approved")
 
-        let rejected = try await system.gatewayCall(.post, "/v1/requests/data-access", json: [
-            "assetId": "0f8b3b7e-2a51-4c1d-9f0e-1b2c3d4e5f61", "purpose": "audit", "requestedBy": "bob@contoso.com",
-            "callbackUrl": .string(receiver.url),
-        ])
+        let rejected = try await system.gatewayCall(
+            .post, "/v1/requests/data-access",
+            json: [
+                "assetId": "0f8b3b7e-2a51-4c1d-9f0e-1b2c3d4e5f61", "purpose": "audit", "requestedBy": "bob@contoso.com",
+                "callbackUrl": .string(receiver.url),
+            ])
         let rejectedId = try #require(rejected.json["id"]?.stringValue)
         try await system.decide(run: try #require(rejected.json["workflowRunIds"]?[0]?.stringValue), approve: false)
         let rejectedFinal = try await system.waitFor(rejectedId) { $0["status"] == "completed" }
@@ -129,7 +131,9 @@ import Testing
         try receiver.up()
         try await system.startGateway()
         let expected = Self.expectedTypes(final)
-        let received = try await receiver.waitFor(timeout: .seconds(90)) { Self.distinct($0, of: id).count >= expected.count }
+        let received = try await receiver.waitFor(timeout: .seconds(90)) {
+            Self.distinct($0, of: id).count >= expected.count
+        }
         let mine = Self.distinct(received, of: id)
         #expect(mine.map(\.type) == expected.map { Optional($0) })
         Self.verifyAll(mine)

@@ -66,7 +66,8 @@ final class WebhookReceiver: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         let current = deliveries
-        Issue.record("the receiver never got what was expected; got \(current.map { "\($0.type ?? "?") \($0.eventId ?? "?")" })")
+        Issue.record(
+            "the receiver never got what was expected; got \(current.map { "\($0.type ?? "?") \($0.eventId ?? "?")" })")
         return current
     }
 
@@ -86,7 +87,8 @@ final class WebhookReceiver: Sendable {
                     state.deliveries.append(delivery)
                     return state.status
                 }
-                return ServerResponse(status: HTTPStatus(code: status), contentType: "text/plain", body: Array("ok".utf8))
+                return ServerResponse(
+                    status: HTTPStatus(code: status), contentType: "text/plain", body: Array("ok".utf8))
             })
         try server.start()
         return server

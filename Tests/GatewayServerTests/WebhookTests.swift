@@ -27,7 +27,8 @@ import Testing
 
     @Test func keysFileCallbacksAreCheckedAtLoad() throws {
         func load(_ callbacks: String) -> String? {
-            let text = #"{"clients":[{"name":"bot","keySha256":"\#(String(repeating: "ab", count: 32))","scopes":[],"callbacks":\#(callbacks)}]}"#
+            let text =
+                #"{"clients":[{"name":"bot","keySha256":"\#(String(repeating: "ab", count: 32))","scopes":[],"callbacks":\#(callbacks)}]}"#
             do {
                 _ = try APIClients.parse(Array(text.utf8), source: "keys.json")
                 return nil
@@ -35,12 +36,22 @@ import Testing
                 return error.description
             }
         }
-        #expect(load(#"{"allowedHosts":["hooks.contoso.com"],"secret":"0123456789abcdef","defaultUrl":"https://hooks.contoso.com/x"}"#) == nil)
+        #expect(
+            load(
+                #"{"allowedHosts":["hooks.contoso.com"],"secret":"0123456789abcdef","defaultUrl":"https://hooks.contoso.com/x"}"#
+            ) == nil)
         #expect(load(#"{"allowedHosts":["hooks.contoso.com"],"secret":"short"}"#)?.contains("secret") == true)
         #expect(load(#"{"allowedHosts":[],"secret":"0123456789abcdef"}"#)?.contains("allowedHosts") == true)
-        #expect(load(#"{"allowedHosts":["hooks.contoso.com"],"secret":"0123456789abcdef","defaultUrl":"http://hooks.contoso.com/x"}"#)?.contains("https") == true)
-        #expect(load(#"{"allowedHosts":["a.example"],"secret":"0123456789abcdef","defaultUrl":"https://b.example/"}"#)?.contains("allowedHosts") == true)
-        #expect(load(#"{"allowedHosts":["a.example"],"secret":"0123456789abcdef","retries":3}"#)?.contains("retries") == true)
+        #expect(
+            load(
+                #"{"allowedHosts":["hooks.contoso.com"],"secret":"0123456789abcdef","defaultUrl":"http://hooks.contoso.com/x"}"#
+            )?.contains("https") == true)
+        #expect(
+            load(#"{"allowedHosts":["a.example"],"secret":"0123456789abcdef","defaultUrl":"https://b.example/"}"#)?
+                .contains("allowedHosts") == true)
+        #expect(
+            load(#"{"allowedHosts":["a.example"],"secret":"0123456789abcdef","retries":3}"#)?.contains("retries")
+                == true)
         let settings = CallbackSettings(allowedHosts: ["a.example"], secret: "0123456789abcdef-very-secret")
         #expect(!"\(settings)".contains("very-secret"))
     }
@@ -70,7 +81,8 @@ import Testing
         poller.interval = .milliseconds(100)
         poller.tick = .milliseconds(50)
         poller.jitter = 0
-        service = GatewayService(store: store, purview: purview, forwarder: forwarder, poller: poller, logger: .disabled())
+        service = GatewayService(
+            store: store, purview: purview, forwarder: forwarder, poller: poller, logger: .disabled())
         let digest = { (key: String) in SHA256.hash(Array(key.utf8)) }
         api = GatewayAPI(
             service: service,
@@ -82,7 +94,9 @@ import Testing
                     name: "chatbot", keyDigests: [digest(Self.chatbotKey)], scopes: [.requestsWrite, .requestsRead],
                     callbacks: CallbackSettings(allowedHosts: ["hooks.contoso.com"], secret: Self.secret)),
                 APIClient(name: "bot", keyDigests: [digest(Self.botKey)], scopes: [.requestsWrite, .requestsRead]),
-                APIClient(name: "operator", keyDigests: [digest(Self.operatorKey)], scopes: [.requestsReadAll, .requestsAdmin]),
+                APIClient(
+                    name: "operator", keyDigests: [digest(Self.operatorKey)],
+                    scopes: [.requestsReadAll, .requestsAdmin]),
             ]), logger: .disabled(), defaultWait: .seconds(10))
         responder = api.makeRouter().freeze()
     }
@@ -104,7 +118,8 @@ import Testing
 
     static func term(_ name: String, callbackUrl: String?) -> JSONValue {
         var body: JSONObject = [
-            "glossaryId": "20031e20-b4df-4a66-a61d-1b0716f3fa48", "name": .string(name), "definition": "Money received.",
+            "glossaryId": "20031e20-b4df-4a66-a61d-1b0716f3fa48", "name": .string(name),
+            "definition": "Money received.",
             "requestedBy": "ada@contoso.com",
         ]
         body["callbackUrl"] = callbackUrl.map(JSONValue.string)
@@ -143,7 +158,8 @@ import Testing
             (Self.botKey, "https://hooks.contoso.com/purview", ["no callbacks configured"]),
         ]
         for (key, url, says) in cases {
-            let reply = try await send(.post, "/v1/requests/term-creation", key: key, body: Self.term("Revenue", callbackUrl: url))
+            let reply = try await send(
+                .post, "/v1/requests/term-creation", key: key, body: Self.term("Revenue", callbackUrl: url))
             #expect(reply.status == 422, "\(url)")
             #expect(reply.headers["Content-Type"] == "application/problem+json")
             #expect(reply.json["errors"]?[0]?["pointer"] == "/callbackUrl")
@@ -158,15 +174,19 @@ import Testing
         let receiver = try WebhookReceiver()
         defer { Task { await receiver.stop() } }
         try await running { _ in
-            let created = try await send(.post, "/v1/requests/term-creation", body: Self.term("Revenue", callbackUrl: receiver.url))
+            let created = try await send(
+                .post, "/v1/requests/term-creation", body: Self.term("Revenue", callbackUrl: receiver.url))
             #expect(created.status == 201)
             let id = try #require(created.json["id"]?.stringValue)
             #expect(created.json["callbackUrl"]?.stringValue == receiver.url)
             let runId = try #require(created.json["workflowRunIds"]?[0]?.stringValue)
             try await decide(runId, approve: true)
             let received = try await receiver.waitFor { $0.contains { $0.type == "request.completed" } }
-            #expect(received.map(\.type) == ["request.queued", "request.submitted", "request.in_progress", "request.completed"]
-                || received.map(\.type) == ["request.queued", "request.submitted", "request.completed"])
+            #expect(
+                received.map(\.type) == [
+                    "request.queued", "request.submitted", "request.in_progress", "request.completed",
+                ]
+                    || received.map(\.type) == ["request.queued", "request.submitted", "request.completed"])
             for delivery in received {
                 let signature = try #require(delivery.signature)
                 #expect(WebhookMessage.verify(header: signature, body: delivery.body, secret: Self.secret, now: Date()))
@@ -195,7 +215,8 @@ import Testing
             _ = try await receiver.waitFor { $0.count == received.count + 1 }
             let gone = try await waitForEvent(firstEvent) { $0["state"] == "gone" }
             #expect(gone["attempts"]?.arrayValue?.last?["statusCode"]?.intValue == 410)
-            let second = try await send(.post, "/v1/requests/term-creation", body: Self.term("Cost", callbackUrl: receiver.url))
+            let second = try await send(
+                .post, "/v1/requests/term-creation", body: Self.term("Cost", callbackUrl: receiver.url))
             let secondId = try #require(second.json["id"]?.stringValue)
             let stopped = try await waitForEvents(of: secondId) { items in
                 !items.isEmpty && items.allSatisfy { $0["state"] == "gone" }
@@ -216,7 +237,8 @@ import Testing
                     .utf8), source: "test")
         api.replaceClients(clients)
         try await running { _ in
-            let created = try await send(.post, "/v1/requests/term-creation", body: Self.term("Revenue", callbackUrl: nil))
+            let created = try await send(
+                .post, "/v1/requests/term-creation", body: Self.term("Revenue", callbackUrl: nil))
             let id = try #require(created.json["id"]?.stringValue)
             try await decide(try #require(created.json["workflowRunIds"]?[0]?.stringValue), approve: false)
             let received = try await receiver.waitFor { $0.contains { $0.type == "request.completed" } }
@@ -230,10 +252,16 @@ import Testing
         let ada = purview.acting(as: Demo.approverObjectId)
         var query = WorkflowTaskQuery()
         query.viewMode = "received"
-        let tasks = try await ada.listWorkflowTasks(query, options: PurviewCallOptions()).all().filter { $0.workflowRunId == runId }
+        let tasks = try await ada.listWorkflowTasks(query, options: PurviewCallOptions()).all().filter {
+            $0.workflowRunId == runId
+        }
         #expect(!tasks.isEmpty)
         for task in tasks {
-            if approve { _ = try await ada.approve(taskId: task.id, comment: "ok") } else { _ = try await ada.reject(taskId: task.id, comment: "no") }
+            if approve {
+                _ = try await ada.approve(taskId: task.id, comment: "ok")
+            } else {
+                _ = try await ada.reject(taskId: task.id, comment: "no")
+            }
         }
     }
 
@@ -251,7 +279,38 @@ import Testing
 
     func waitForEvent(_ eventId: String, _ done: (JSONValue) -> Bool) async throws -> JSONValue {
         let requestId = String(eventId.dropFirst(4).prefix { $0 != "_" })
-        let items = try await waitForEvents(of: requestId) { items in items.contains { $0["id"]?.stringValue == eventId && done($0) } }
+        let items = try await waitForEvents(of: requestId) { items in
+            items.contains { $0["id"]?.stringValue == eventId && done($0) }
+        }
         return items.first { $0["id"]?.stringValue == eventId } ?? .null
+    }
+}
+
+@Suite struct WebhookOpenAPITests {
+    @Test func theDocumentDescribesWebhooksAndEveryReferenceResolves() throws {
+        let document = try JSONValue(parsing: GatewayOpenAPI.document)
+        #expect(document["paths"]?["/v1/requests/{id}/events"]?["get"] != nil)
+        #expect(document["paths"]?["/v1/events/{id}/redeliver"]?["post"] != nil)
+        #expect(document["webhooks"]?["requestEvent"]?["post"] != nil)
+        #expect(
+            document["paths"]?["/v1/requests/data-access"]?["post"]?["requestBody"]?["content"]?["application/json"]?[
+                "schema"]?["properties"]?["callbackUrl"] != nil)
+        var references: [String] = []
+        func collect(_ value: JSONValue) {
+            switch value {
+            case .object(let object):
+                for (key, member) in object {
+                    if key == "$ref", let text = member.stringValue { references.append(text) } else { collect(member) }
+                }
+            case .array(let items): items.forEach(collect)
+            default: break
+            }
+        }
+        collect(document)
+        #expect(references.contains("#/components/schemas/WebhookEvent"))
+        for reference in references {
+            let name = String(reference.dropFirst("#/components/schemas/".count))
+            #expect(document["components"]?["schemas"]?[name] != nil, "\(reference) does not resolve")
+        }
     }
 }

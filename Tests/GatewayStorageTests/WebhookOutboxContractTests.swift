@@ -9,7 +9,8 @@ import Testing
     let day = Fixtures.day
     static let url = "https://hooks.contoso.com/purview"
 
-    func withOutbox(_ kind: StoreKind, _ body: (any RequestStore, any WebhookOutbox) async throws -> Void) async throws {
+    func withOutbox(_ kind: StoreKind, _ body: (any RequestStore, any WebhookOutbox) async throws -> Void) async throws
+    {
         try await withStore(kind) { store in
             let outbox = try #require(store as? any WebhookOutbox, "\(kind) keeps no outbox")
             try await body(store, outbox)
@@ -23,7 +24,8 @@ import Testing
     }
 
     /// Applies `event` at `offset` ms and stores the result.
-    func advance(_ request: GatewayRequest, _ event: RequestEvent, at offset: Int64, in store: any RequestStore) async throws
+    func advance(_ request: GatewayRequest, _ event: RequestEvent, at offset: Int64, in store: any RequestStore)
+        async throws
         -> GatewayRequest
     {
         var next = request
@@ -38,7 +40,8 @@ import Testing
             #expect(try await outbox.webhookEvents(requestId: "r1").map(\.type) == ["request.queued"])
             stored = try await advance(stored, .sendStarted, at: 1_000, in: store)
             let stale = stored
-            stored = try await advance(stored, .accepted(purviewRequestId: "p1", runIds: ["run-a"]), at: 2_000, in: store)
+            stored = try await advance(
+                stored, .accepted(purviewRequestId: "p1", runIds: ["run-a"]), at: 2_000, in: store)
             // An update that loses the race stores nothing, so it adds no event either.
             var losing = stale
             try losing.apply(.refused(RequestError(code: "x", message: "y")), now: Fixtures.time(2_500), actor: "test")
@@ -83,7 +86,8 @@ import Testing
             #expect(try await outbox.claimWebhookEvents(now: now, limit: 10, owner: "b", lease: lease).isEmpty)
 
             let attempt = WebhookAttempt(at: now, statusCode: 200, error: nil, durationMilliseconds: 12)
-            try await outbox.recordWebhookAttempt(attempt, eventId: "evt_r1_0", decision: .delivered(at: now), owner: "a")
+            try await outbox.recordWebhookAttempt(
+                attempt, eventId: "evt_r1_0", decision: .delivered(at: now), owner: "a")
             // r1's next event is its head now; r2's is still leased.
             let next = try await outbox.claimWebhookEvents(now: now, limit: 10, owner: "b", lease: lease)
             #expect(next.map(\.id) == ["evt_r1_2"])
@@ -92,8 +96,11 @@ import Testing
                 failure, eventId: "evt_r1_2", decision: .retry(at: Fixtures.time(6_000), reason: "connect_failed"),
                 owner: "b")
             // Not due yet, and the event after it waits behind it.
-            #expect(try await outbox.claimWebhookEvents(now: Fixtures.time(5_999), limit: 10, owner: "b", lease: lease).isEmpty)
-            let retried = try await outbox.claimWebhookEvents(now: Fixtures.time(6_000), limit: 10, owner: "b", lease: lease)
+            #expect(
+                try await outbox.claimWebhookEvents(now: Fixtures.time(5_999), limit: 10, owner: "b", lease: lease)
+                    .isEmpty)
+            let retried = try await outbox.claimWebhookEvents(
+                now: Fixtures.time(6_000), limit: 10, owner: "b", lease: lease)
             #expect(retried.map(\.id) == ["evt_r1_2"])
             #expect(retried.first?.attempts == 1 && retried.first?.lastError == "connect_failed")
             try await outbox.recordWebhookAttempt(
@@ -135,16 +142,19 @@ import Testing
             #expect(try await outbox.webhookEvents(requestId: "other").map(\.state) == [.pending])
             // Events written later to that URL come out marked, so the dispatcher stops them unsent.
             _ = try await store.insert(request("r3", at: 2_000), idempotencyWindow: day, now: Fixtures.time(2_000))
-            let later = try await outbox.claimWebhookEvents(now: Fixtures.time(3_000), limit: 10, owner: "a", lease: .seconds(60))
+            let later = try await outbox.claimWebhookEvents(
+                now: Fixtures.time(3_000), limit: 10, owner: "a", lease: .seconds(60))
             #expect(Set(later.map(\.id)) == ["evt_r3_0", "evt_other_0"])
             #expect(later.first { $0.id == "evt_r3_0" }?.urlGone == true)
             #expect(later.first { $0.id == "evt_other_0" }?.urlGone == false)
 
-            let redelivered = try #require(try await outbox.redeliverWebhookEvent(id: "evt_r1_0", now: Fixtures.time(4_000)))
+            let redelivered = try #require(
+                try await outbox.redeliverWebhookEvent(id: "evt_r1_0", now: Fixtures.time(4_000)))
             #expect(redelivered.state == .pending && redelivered.nextAttemptAt == Fixtures.time(4_000))
             #expect(redelivered.deadline == Fixtures.time(4_000 + 24 * 3600 * 1000))
             #expect(redelivered.attemptLog.map(\.statusCode) == [410])
-            let again = try await outbox.claimWebhookEvents(now: Fixtures.time(4_000), limit: 10, owner: "b", lease: .seconds(60))
+            let again = try await outbox.claimWebhookEvents(
+                now: Fixtures.time(4_000), limit: 10, owner: "b", lease: .seconds(60))
             #expect(again.first { $0.id == "evt_r1_0" }?.urlGone == false)
             #expect(try await outbox.redeliverWebhookEvent(id: "missing", now: Fixtures.time(4_000)) == nil)
         }
