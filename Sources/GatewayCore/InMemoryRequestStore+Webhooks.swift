@@ -47,6 +47,10 @@ struct InMemoryOutbox {
             attempt.number = event.attempts
             event.attemptLog.append(attempt)
         }
+        guard event.state == .pending else {
+            events[eventId] = event  // a late result never turns back an event settled since
+            return
+        }
         switch decision {
         case .delivered(let at):
             event.state = .delivered

@@ -116,10 +116,12 @@ enum OutboxSQL {
         """
     static let countAttempt = "UPDATE webhook_events SET attempts = attempts + 1 WHERE id = ?"
 
+    /// Only a pending event is settled: a late result (a lease that ran out while its holder was still sending)
+    /// never turns back an event another replica settled since.
     static let settle = """
         UPDATE webhook_events SET state = ?, next_attempt_at = CAST(? AS BIGINT), last_error = CAST(? AS TEXT),
             delivered_at = COALESCE(CAST(? AS BIGINT), delivered_at), lease_owner = NULL, lease_until = NULL
-        WHERE id = ?
+        WHERE id = ? AND state = 'pending'
         """
 
     static let markURLGone = """

@@ -29,7 +29,10 @@ final class EndToEndSystem: @unchecked Sendable {
             ["emulator", "--listen", "127.0.0.1:0", "--self-signed", directory.path + "/tls"], environment: base,
             directory: directory.path)
         emulatorURL = try await emulator.waitForOutput(#"listening on (https://127\.0\.0\.1:\d+)"#)
-        var portal: [String: Any] = ["name": "portal", "keySha256": Hex.encode(SHA256.hash(Array(Self.portalKey.utf8))), "scopes": ["requests:write", "requests:read", "requests:cancel"]]
+        var portal: [String: Any] = [
+            "name": "portal", "keySha256": Hex.encode(SHA256.hash(Array(Self.portalKey.utf8))),
+            "scopes": ["requests:write", "requests:read", "requests:cancel"],
+        ]
         portal["callbacks"] = portalCallbacks
         let keys: [String: Any] = [
             "clients": [

@@ -160,6 +160,34 @@ import Testing
         }
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func aLateResultNeverTurnsBackAnEventSettledSince(_ kind: StoreKind) async throws {
+        try await withOutbox(kind) { store, outbox in
+            _ = try await store.insert(request("r1"), idempotencyWindow: day, now: Fixtures.t0)
+            let first = try await outbox.claimWebhookEvents(
+                now: Fixtures.time(1_000), limit: 1, owner: "slow", lease: .seconds(1))
+            #expect(first.map(\.id) == ["evt_r1_0"])
+            // The slow holder's lease runs out; another replica sends and records a delivery.
+            let second = try await outbox.claimWebhookEvents(
+                now: Fixtures.time(3_000), limit: 1, owner: "fast", lease: .seconds(60))
+            #expect(second.map(\.id) == ["evt_r1_0"])
+            try await outbox.recordWebhookAttempt(
+                WebhookAttempt(at: Fixtures.time(3_000), statusCode: 200, error: nil, durationMilliseconds: 1),
+                eventId: "evt_r1_0", decision: .delivered(at: Fixtures.time(3_001)), owner: "fast")
+            try await outbox.recordWebhookAttempt(
+                WebhookAttempt(
+                    at: Fixtures.time(1_000), statusCode: nil, error: "timeout", durationMilliseconds: 10_000),
+                eventId: "evt_r1_0", decision: .retry(at: Fixtures.time(20_000), reason: "timeout"), owner: "slow")
+            let event = try #require(try await outbox.webhookEvent(id: "evt_r1_0"))
+            #expect(event.state == .delivered && event.deliveredAt == Fixtures.time(3_001))
+            #expect(event.attemptLog.map(\.statusCode) == [200, nil])
+            #expect(
+                try await outbox.claimWebhookEvents(
+                    now: Fixtures.time(30_000), limit: 1, owner: "x", lease: .seconds(1)
+                ).isEmpty)
+        }
+    }
+
     @Test func concurrentPostgresClaimersNeverShareAnEvent() async throws {
         try await withOutbox(.postgres) { store, outbox in
             for index in 0..<40 {
