@@ -6,6 +6,7 @@ import Networking
 import Observability
 import PurviewEmulator
 import PurviewWorkflow
+import Synchronization
 import Testing
 
 @testable import GatewayServer
@@ -315,6 +316,102 @@ import Testing
         for reference in references {
             let name = String(reference.dropFirst("#/components/schemas/".count))
             #expect(document["components"]?["schemas"]?[name] != nil, "\(reference) does not resolve")
+        }
+    }
+}
+
+/// The dispatcher with a scripted transport and an injected clock: no sockets.
+@Suite struct WebhookDispatcherTests {
+    final class ScriptedTransport: HTTPClientTransport {
+        let state = Mutex<(statuses: [Int], requests: [HTTPClientRequest])>(([], []))
+        init(_ statuses: [Int]) { state.withLock { $0.statuses = statuses } }
+        var requests: [HTTPClientRequest] { state.withLock { $0.requests } }
+
+        func execute(_ request: HTTPClientRequest) async throws(HTTPClientError) -> HTTPClientResponse {
+            let status = state.withLock { state -> Int? in
+                state.requests.append(request)
+                return state.statuses.isEmpty ? nil : state.statuses.removeFirst()
+            }
+            guard let status else {
+                throw HTTPClientError(code: .connectFailed, message: "refused", requestMayHaveBeenProcessed: false)
+            }
+            return HTTPClientResponse(status: HTTPStatus(code: status))
+        }
+    }
+
+    final class Clock: Sendable {
+        let now = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+        func advance(_ seconds: Double) { now.withLock { $0 = $0.addingTimeInterval(seconds) } }
+        var date: Date { now.withLock { $0 } }
+    }
+
+    static let secret = "whsec-dispatcher-0123"
+    static let url = "https://hooks.contoso.com/purview"
+
+    func storedRequest(in store: InMemoryRequestStore, at now: Date) async throws {
+        let body: JSONValue = [
+            "glossaryId": "20031e20-b4df-4a66-a61d-1b0716f3fa48", "name": "Revenue", "definition": "d",
+            "requestedBy": "ada@contoso.com", "callbackUrl": .string(Self.url),
+        ]
+        let validated = try RequestMapper.validate(kind: .termCreation, body: body).get()
+        let request = GatewayRequest(
+            id: "r1", clientName: "portal", validated: validated, idempotencyKey: nil, now: now)
+        _ = try await store.insert(request, idempotencyWindow: .seconds(60), now: now)
+    }
+
+    func dispatcher(
+        _ store: InMemoryRequestStore, _ transport: ScriptedTransport, _ clock: Clock,
+        settings: CallbackSettings? = CallbackSettings(allowedHosts: ["hooks.contoso.com"], secret: secret)
+    ) -> WebhookDispatcher {
+        WebhookDispatcher(
+            outbox: store, transport: transport, callbacks: { _ in settings }, logger: .disabled(),
+            now: { clock.date })
+    }
+
+    @Test func aFailureIsRetriedOnScheduleAndTheSignatureUsesTheClock() async throws {
+        let store = InMemoryRequestStore()
+        let clock = Clock()
+        try await storedRequest(in: store, at: clock.date)
+        let transport = ScriptedTransport([503, 200])
+        let dispatcher = dispatcher(store, transport, clock)
+        #expect(await dispatcher.deliverDueEvents() == 1)
+        let pending = try #require(try await store.webhookEvent(id: "evt_r1_0"))
+        #expect(pending.state == .pending && pending.nextAttemptAt == clock.date + 5)
+        #expect(pending.lastError == "the receiver answered 503")
+        clock.advance(4.9)
+        #expect(await dispatcher.deliverDueEvents() == 0)
+        clock.advance(0.1)
+        #expect(await dispatcher.deliverDueEvents() == 1)
+        let delivered = try #require(try await store.webhookEvent(id: "evt_r1_0"))
+        #expect(delivered.state == .delivered && delivered.attemptLog.map(\.statusCode) == [503, 200])
+
+        let sent = transport.requests
+        #expect(sent.count == 2 && sent.allSatisfy { $0.method == .post && $0.url.description == Self.url })
+        #expect(sent[0].body == sent[1].body, "every attempt sends the same body")
+        for request in sent {
+            #expect(request.headers["X-Gateway-Event-Id"] == "evt_r1_0")
+            let signature = try #require(request.headers["X-Gateway-Signature"])
+            #expect(
+                WebhookMessage.verify(header: signature, body: request.body ?? [], secret: Self.secret, now: clock.date)
+            )
+        }
+        #expect(
+            sent[1].headers["X-Gateway-Signature"]?.hasPrefix("t=\(Int(clock.date.timeIntervalSince1970)),") == true)
+    }
+
+    @Test func eventsTheSettingsNoLongerAllowFailWithoutBeingSent() async throws {
+        let clock = Clock()
+        for (settings, reason) in [
+            (nil, "no callbacks configured"),
+            (CallbackSettings(allowedHosts: ["other.contoso.com"], secret: Self.secret), "allowedHosts"),
+        ] as [(CallbackSettings?, String)] {
+            let store = InMemoryRequestStore()
+            try await storedRequest(in: store, at: clock.date)
+            let transport = ScriptedTransport([200])
+            #expect(await dispatcher(store, transport, clock, settings: settings).deliverDueEvents() == 1)
+            let event = try #require(try await store.webhookEvent(id: "evt_r1_0"))
+            #expect(event.state == .failed && event.lastError?.contains(reason) == true, "\(event.lastError ?? "")")
+            #expect(event.attemptLog.isEmpty && transport.requests.isEmpty)
         }
     }
 }
