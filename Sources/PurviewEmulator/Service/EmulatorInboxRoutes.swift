@@ -111,7 +111,8 @@ extension EmulatorService {
         let response: ServerResponse
         if !isAdmin(request.headers["Authorization"]) {
             response = apiError(
-                status: 401, code: "Unauthorized", message: "The admin routes need 'Authorization: Bearer <adminToken>'.",
+                status: 401, code: "Unauthorized",
+                message: "The admin routes need 'Authorization: Bearer <adminToken>'.",
                 headers: ["x-ms-request-id": Self.newRequestId()])
         } else {
             do throws(EmulatorError) {
@@ -137,7 +138,8 @@ extension EmulatorService {
         let headers: HTTPFields = ["x-ms-request-id": newRequestId(), "Cache-Control": "no-store"]
         switch outcome {
         case .json(let value):
-            return ServerResponse(status: .ok, contentType: "application/json", body: value.serialized(), headers: headers)
+            return ServerResponse(
+                status: .ok, contentType: "application/json", body: value.serialized(), headers: headers)
         case .page(let page):
             var object: JSONObject = ["value": .array(page.value)]
             if let token = page.continuationToken { object["continuationToken"] = .string(token) }
