@@ -106,6 +106,15 @@ def wait(driver, condition, message, timeout=WAIT):
         lambda d: condition(d), message)
 
 
+def screenshot(driver, name):
+    """The whole page, not just the window: the window grows to the page's height for the picture."""
+    size = driver.get_window_size()
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(size["width"], min(max(height + 140, size["height"]), 5000))
+    driver.save_screenshot(str(SCREENSHOTS / name))
+    driver.set_window_size(size["width"], size["height"])
+
+
 def assert_nothing_ran(driver):
     assert driver.execute_script("return window.__alerts") == []
     with pytest.raises(NoAlertPresentException):
@@ -180,7 +189,7 @@ def test_submit_approve_in_inbox_and_watch_it_complete(browser, gateway):
     Select(browser.find_element(By.ID, "filter-status")).select_by_visible_text("any")
     browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, row_selector), "the row did not come back")
-    browser.save_screenshot(str(SCREENSHOTS / "console-requests.png"))
+    screenshot(browser, "console-requests.png")
     assert_nothing_ran(browser)
 
     # The emulator inbox: sign in with the admin token, act as Ada, approve.
@@ -197,7 +206,7 @@ def test_submit_approve_in_inbox_and_watch_it_complete(browser, gateway):
     assert browser.find_elements(By.CSS_SELECTOR, "#tasks img, #runs img") == []
     runs_text = browser.find_element(By.ID, "runs").text
     assert HOSTILE in runs_text and "Approval by Ada" in runs_text
-    browser.save_screenshot(str(SCREENSHOTS / "emulator-inbox-pending.png"))
+    screenshot(browser, "emulator-inbox-pending.png")
     card.find_element(By.TAG_NAME, "textarea").send_keys("Fine by me <i>really</i>")
     card.find_element(By.CSS_SELECTOR, "button.approve").click()
     wait(browser, lambda d: d.find_element(By.ID, "status").text == "Approved.", "the approval was not confirmed")
@@ -207,7 +216,7 @@ def test_submit_approve_in_inbox_and_watch_it_complete(browser, gateway):
     wait(browser, lambda d: "Create glossary term" in d.find_element(By.ID, "effects").text
          or "CreateTerm" in d.find_element(By.ID, "effects").text, "no CreateTerm effect recorded")
     assert browser.find_elements(By.CSS_SELECTOR, "#tasks i, #effects img") == []
-    browser.save_screenshot(str(SCREENSHOTS / "emulator-inbox.png"))
+    screenshot(browser, "emulator-inbox.png")
     assert_nothing_ran(browser)
 
     # Back in the console (same tab, so the key is still in session storage): it completes.
@@ -222,7 +231,7 @@ def test_submit_approve_in_inbox_and_watch_it_complete(browser, gateway):
     timeline = browser.find_element(By.ID, "request-timeline").text
     assert "queued" in timeline and "completed" in timeline
     assert browser.find_elements(By.CSS_SELECTOR, "#request-view img, #request-view b, #request-view script") == []
-    browser.save_screenshot(str(SCREENSHOTS / "console-request.png"))
+    screenshot(browser, "console-request.png")
 
     browser.get(gateway["console"])
     row = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, row_selector), "the request left the list")
@@ -235,7 +244,7 @@ def test_submit_approve_in_inbox_and_watch_it_complete(browser, gateway):
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, row_selector), "no list at phone width")
     width = browser.execute_script("return document.documentElement.scrollWidth")
     assert width <= 400, f"the page scrolls sideways at phone width ({width}px)"
-    browser.save_screenshot(str(SCREENSHOTS / "console-requests-phone.png"))
+    screenshot(browser, "console-requests-phone.png")
     browser.set_window_size(1280, 1000)
     assert_nothing_ran(browser)
 
