@@ -35,7 +35,7 @@ enum GatewayConsoleAssets {
               <div id="operator-body"></div>
             </section>
             <section id="list-view" aria-labelledby="list-title" hidden>
-              <h2 id="list-title">Requests</h2>
+              <h2 id="list-title" tabindex="-1">Requests</h2>
               <form id="filters" class="filters">
                 <div>
                   <label for="filter-status">Status</label>
@@ -90,7 +90,7 @@ enum GatewayConsoleAssets {
             </section>
             <section id="request-view" aria-labelledby="request-title" hidden>
               <p><a href="/console">All requests</a></p>
-              <h2 id="request-title">Request</h2>
+              <h2 id="request-title" tabindex="-1">Request</h2>
               <div class="row">
                 <button type="button" id="ask-purview">Ask Purview now</button>
                 <div class="check">
@@ -296,7 +296,13 @@ enum GatewayConsoleAssets {
               cursor = null;
               loadList();
             });
-            function refreshAll() { loadOperator(); return loadList(); }
+            function refreshAll() {
+              // Keep the rows still while a link in them has the keyboard focus.
+              var focused = document.activeElement;
+              if (focused && focused !== document.body && $('requests').contains(focused)) { return; }
+              loadOperator();
+              return loadList();
+            }
             autoRefresh('list-auto-refresh', refreshAll);
             refreshAll();
           }
@@ -372,12 +378,14 @@ enum GatewayConsoleAssets {
             schedule();
           }
 
-          function start() {
+          function start(signingIn) {
             $('sign-in').hidden = true;
             $('app').hidden = false;
             $('sign-out').hidden = false;
             var match = /^\/console\/requests\/([^/]+)$/.exec(location.pathname);
             if (match) { showRequest(decodeURIComponent(match[1])); } else { showList(); }
+            // Keyboard and screen-reader users land on the page's heading after signing in.
+            if (signingIn) { $(match ? 'request-title' : 'list-title').focus(); }
           }
 
           function signOut(message) {
@@ -398,7 +406,7 @@ enum GatewayConsoleAssets {
               api('/v1/requests?limit=1').then(function () {
                 $('api-key').value = '';
                 $('sign-in-error').textContent = '';
-                start();
+                start(true);
               }).catch(function (error) {
                 if (error.status !== 401) { $('sign-in-error').textContent = error.message; }
               });

@@ -24,6 +24,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,6 +162,8 @@ def test_wrong_key_is_refused_in_the_page(browser, gateway):
 
 def test_submit_approve_in_inbox_and_watch_it_complete(browser, gateway):
     sign_in_console(browser, gateway)
+    # Focus lands on the page's heading, for keyboard and screen-reader users.
+    assert browser.switch_to.active_element.get_attribute("id") == "list-title"
     assert browser.execute_script("return sessionStorage.getItem('purview-gateway.apiKey')") == gateway["key"]
     assert browser.get_cookies() == []
     assert unlabelled_fields(browser) == []
@@ -258,3 +261,61 @@ def test_inbox_data_routes_need_the_admin_token(gateway):
     with urllib.request.urlopen(gateway["inbox"], timeout=WAIT) as page:
         assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
         assert ADMIN_TOKEN not in page.read().decode()
+
+
+def open_inbox(driver, gateway, principal):
+    driver.get(gateway["inbox"])
+    wait(driver, lambda d: d.find_element(By.ID, "sign-in").is_displayed() or d.find_element(By.ID, "inbox").is_displayed(),
+         "the inbox page did not load")
+    if driver.find_element(By.ID, "sign-in").is_displayed():
+        driver.find_element(By.ID, "admin-token").send_keys(ADMIN_TOKEN)
+        driver.find_element(By.CSS_SELECTOR, "#token-form button[type=submit]").click()
+    wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#principal option")) == 3, "no principals")
+    if driver.find_element(By.ID, "auto-refresh").is_selected():
+        driver.find_element(By.ID, "auto-refresh").click()
+    Select(driver.find_element(By.ID, "principal")).select_by_value(principal)
+
+
+def task_card(driver, marker):
+    return wait(driver, lambda d: next((c for c in d.find_elements(By.CSS_SELECTOR, "#tasks article")
+                                        if marker in c.text and c.find_elements(By.TAG_NAME, "button")), None),
+                f"no open task for {marker}")
+
+
+def test_reassign_then_reject_with_the_keyboard(browser, gateway):
+    ADMIN = "ad000000-0000-4000-8000-0000000000a3"
+    name = "Churn <script>alert(3)</script>"
+    status, submitted, _ = api(gateway, "POST", "/v1/requests/term-creation", {
+        "glossaryId": GLOSSARY, "name": name, "definition": "Customers lost.", "requestedBy": "rita@contoso.com"})
+    assert status in (201, 202)
+    request_id = submitted["id"]
+
+    # Ada hands the task to Admin, using the keyboard only.
+    open_inbox(browser, gateway, ADA)
+    card = task_card(browser, name)
+    Select(card.find_element(By.TAG_NAME, "select")).select_by_visible_text("Admin")
+    reassign = next(b for b in card.find_elements(By.TAG_NAME, "button") if b.text == "Reassign")
+    browser.execute_script("arguments[0].focus()", reassign)
+    assert browser.switch_to.active_element == reassign
+    reassign.send_keys(Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "status").text == "Reassigned.", "the reassignment was not confirmed")
+    wait(browser, lambda d: not any(name in c.text and c.find_elements(By.TAG_NAME, "button")
+                                    for c in d.find_elements(By.CSS_SELECTOR, "#tasks article")),
+         "Ada still has the task")
+
+    # Admin rejects it with a comment.
+    Select(browser.find_element(By.ID, "principal")).select_by_value(ADMIN)
+    card = task_card(browser, name)
+    card.find_element(By.TAG_NAME, "textarea").send_keys("Not now")
+    card.find_element(By.CSS_SELECTOR, "button.reject").send_keys(Keys.ENTER)
+    wait(browser, lambda d: d.find_element(By.ID, "status").text == "Rejected.", "the rejection was not confirmed")
+    # The demo workflow emails the requestor on a rejection.
+    wait(browser, lambda d: "rejected" in d.find_element(By.ID, "emails").text, "no rejection email shown")
+    assert browser.find_elements(By.CSS_SELECTOR, "#tasks script, #runs script, #emails script") == []
+
+    browser.get(gateway["url"] + f"/console/requests/{request_id}")
+    wait(browser, lambda d: d.find_element(By.ID, "request-view").is_displayed(), "no request page")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, '#request-summary [data-outcome="rejected"]'),
+         "the request did not turn rejected", timeout=45)
+    assert browser.find_element(By.ID, "request-title").text == name
+    assert_nothing_ran(browser)

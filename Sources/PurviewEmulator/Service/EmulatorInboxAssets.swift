@@ -324,9 +324,10 @@ enum EmulatorInboxAssets {
             if (timer) { clearInterval(timer); timer = null; }
             if ($('auto-refresh').checked) {
               timer = setInterval(function () {
-                // Never replace the cards while someone is typing a comment or choosing an assignee.
+                // Never replace the cards under someone's keyboard focus (a comment, an assignee, a button).
                 var focused = document.activeElement;
-                if (focused && (focused.tagName === 'TEXTAREA' || focused.tagName === 'SELECT') && focused.id !== 'principal') { return; }
+                if (focused && focused !== document.body && focused.id !== 'principal' &&
+                    (focused.tagName === 'TEXTAREA' || $('tasks').contains(focused) || $('runs').contains(focused))) { return; }
                 if (!busy) { refresh(); }
               }, 3000);
             }
