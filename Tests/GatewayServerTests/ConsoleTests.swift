@@ -102,6 +102,8 @@ struct ConsoleTests {
         #expect(status["counts"]?["queued"]?.doubleValue == 2)
         #expect(status["token"]?["status"]?.stringValue == "ok")
         #expect(status["purview"]?["reachable"] == .bool(true))
+        let openapi = try await Self.get(responder, "/openapi.json", key: nil).body.bytes ?? []
+        #expect(try JSONValue(parsing: openapi)["paths"]?["/v1/admin/status"]?["get"] != nil)
         // The operator key cannot read requests: the panel is all it gets.
         let list = try await Self.get(responder, "/v1/requests", key: Self.adminKey)
         #expect(list.status.code == 403)
