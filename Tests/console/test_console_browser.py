@@ -312,6 +312,11 @@ def test_reassign_then_reject_with_the_keyboard(browser, gateway):
     # The demo workflow emails the requestor on a rejection.
     wait(browser, lambda d: "rejected" in d.find_element(By.ID, "emails").text, "no rejection email shown")
     assert browser.find_elements(By.CSS_SELECTOR, "#tasks script, #runs script, #emails script") == []
+    browser.set_window_size(390, 844)
+    wait(browser, lambda d: d.execute_script("return document.documentElement.scrollWidth") <= 400,
+         "the inbox scrolls sideways at phone width")
+    screenshot(browser, "emulator-inbox-phone.png")
+    browser.set_window_size(1280, 1000)
 
     browser.get(gateway["url"] + f"/console/requests/{request_id}")
     wait(browser, lambda d: d.find_element(By.ID, "request-view").is_displayed(), "no request page")

@@ -413,8 +413,9 @@ enum EmulatorInboxAssets {
         button.approve { background: var(--ok); border-color: var(--ok); }
         :focus-visible { outline: 3px solid #f2b600; outline-offset: 2px; }
         .row { display: flex; flex-wrap: wrap; gap: .75rem; align-items: flex-end; }
-        .row > div { flex: 1 1 14rem; }
-        .row select { width: auto; }
+        .row > div { flex: 1 1 14rem; min-width: 0; }
+        .row select { width: auto; max-width: 100%; }
+        .row select#principal { width: 100%; }
         .card { border: 1px solid var(--line); border-radius: 6px; padding: .75rem; margin: .5rem 0; background: #fff; }
         dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .75rem; margin: .25rem 0; }
         dt { font-weight: 600; color: var(--muted); }
@@ -432,7 +433,13 @@ enum EmulatorInboxAssets {
         .error { color: var(--bad); font-weight: 600; }
         .hint, .empty { color: var(--muted); }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
-        @media (max-width: 40rem) { main { padding: .5rem; } dl { grid-template-columns: 1fr; } }
+        @media (max-width: 40rem) {
+          main { padding: .5rem; }
+          dl { grid-template-columns: 1fr; }
+          thead { display: none; }
+          tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
+          td { display: block; border: 0; padding: .1rem .4rem; }
+        }
 
         """#.utf8)
 }
