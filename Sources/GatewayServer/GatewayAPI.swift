@@ -96,6 +96,7 @@ public final class GatewayAPI: Sendable {
         router.add(.get, "/openapi.json", .immediate { _ in
             ServerResponse(status: .ok, contentType: "application/json", body: GatewayOpenAPI.document)
         })
+        addConsoleRoutes(to: router)
         return router
     }
 

@@ -132,6 +132,13 @@ enum GatewayOpenAPI {
         paths["/readyz"] = ["get": ["summary": "Ready to accept and store requests.", "responses": ["200": ["description": "Ready."], "503": ["description": "Not ready."]]]]
         paths["/metrics"] = ["get": ["summary": "Prometheus metrics.", "responses": ["200": ["description": "Text exposition format 0.0.4."]]]]
         WebhookOpenAPI.addPaths(to: &paths)
+        paths["/v1/admin/status"] = [
+            "get": [
+                "summary": "Operator status (requests:admin): forward queue depth, unknown count, counts by status, token state, Purview reachability.",
+                "operationId": "admin-status", "security": [["apiKey": []], ["bearer": []]],
+                "responses": ["200": ["description": "The status.", "content": ["application/json": ["schema": ["type": "object"]]]], "403": problem("The key lacks requests:admin.")],
+            ]
+        ]
 
         let statuses: [JSONValue] = RequestStatusNames.all.map(JSONValue.string)
         var schemas: JSONObject = [

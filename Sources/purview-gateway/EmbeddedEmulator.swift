@@ -51,6 +51,8 @@ struct EmbeddedEmulator: Sendable {
               API key       \(key)   (development only; set GATEWAY_API_KEYS_FILE for real keys)
               Emulator      \(emulatorURL)/workflow   (tenant \(Demo.tenantId), admin token \(Demo.adminToken))
               Approver      Ada, client id \(Demo.approverClientId), secret \(Demo.approverClientSecret)
+              Console       \(gatewayURL)/console   (sign in with the API key above)
+              Inbox         \(emulatorURL)/_emulator/ui   (sign in with the admin token, act as Ada to approve)
 
             Try it (in another terminal):
 
@@ -72,6 +74,9 @@ struct EmbeddedEmulator: Sendable {
               # 3. See it complete: status "completed", outcome "approved" (refresh=true asks Purview now;
               #    without it the poller brings the news within about 15 seconds).
               curl -s "\(gatewayURL)/v1/requests/$ID?refresh=true" -H 'X-API-Key: \(key)'
+
+            Or in a browser: open \(gatewayURL)/console, sign in with the API key, submit with step 1, approve
+            in \(emulatorURL)/_emulator/ui as Ada, and watch the request turn completed / approved.
 
             Stop with Ctrl-C.
             """

@@ -111,7 +111,7 @@ extension EmulatorService {
     }
 
     /// Compares the bearer token with `adminToken` in constant time.
-    private func isAdmin(_ authorization: String?) -> Bool {
+    func isAdmin(_ authorization: String?) -> Bool {
         guard let authorization else { return false }
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }

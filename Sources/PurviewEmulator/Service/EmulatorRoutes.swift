@@ -153,6 +153,7 @@ extension EmulatorService {
             await tokenCall(request, scheme: scheme)
         }
         addAdminRoutes(router)
+        addInboxRoutes(router)
         return router.freeze()
     }
 
