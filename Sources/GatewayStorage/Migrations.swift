@@ -38,7 +38,11 @@ enum Migrations {
             PRIMARY KEY (client, idempotency_key)
         );
         CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+        """,
+        // 2: retention finds old finished requests without scanning the table.
         """
+        CREATE INDEX requests_retention ON requests (status, updated_at);
+        """,
     ]
 
     /// The version a database has once every script here is applied.

@@ -39,7 +39,11 @@ enum PostgresMigrations {
             PRIMARY KEY (client, idempotency_key)
         );
         CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+        """,
+        // 2: retention finds old finished requests without scanning the table.
         """
+        CREATE INDEX requests_retention ON requests (status, updated_at);
+        """,
     ]
 
     static var latestVersion: Int { scripts.count }
