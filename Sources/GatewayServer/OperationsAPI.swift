@@ -83,7 +83,10 @@ extension GatewayAPI {
             var problem = Problem(
                 .tooManyRequests, code: "rate_limited", title: "Too many requests",
                 detail: "client \(client.name) used up its \(pool.rawValue) quota (a burst of \(decision.limit)); retry in \(decision.retryAfterSeconds) s")
-            problem.headers = ["Retry-After": String(decision.retryAfterSeconds)]
+            problem.headers = [
+                "Retry-After": String(decision.retryAfterSeconds), "RateLimit-Limit": String(decision.limit),
+                "RateLimit-Remaining": String(decision.remaining), "RateLimit-Reset": String(decision.resetSeconds),
+            ]
             throw problem
         }
         return decision

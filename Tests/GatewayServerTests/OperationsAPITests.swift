@@ -11,13 +11,20 @@ import Testing
 
 @testable import GatewayServer
 
+/// A monotonic clock the test moves by hand.
+final class ManualClock: Sendable {
+    private let seconds = Mutex(0.0)
+    var now: Double { seconds.withLock { $0 } }
+    func advance(_ by: Double) { seconds.withLock { $0 += by } }
+}
+
 @Suite struct TokenBucketTests {
     let limit = RateLimit(perSecond: 2, burst: 4)
 
     @Test func aFullBucketAllowsTheBurstThenRefuses() {
         var bucket = TokenBucket(limit: limit, now: 100)
         let remaining = (0..<4).map { _ in bucket.take(now: 100) }
-        #expect(remaining.allSatisfy(\.allowed))
+        #expect(remaining.allSatisfy { $0.allowed })
         #expect(remaining.map(\.remaining) == [3, 2, 1, 0])
         #expect(remaining.last?.resetSeconds == 2)
         let refused = bucket.take(now: 100)
@@ -56,8 +63,8 @@ import Testing
     }
 
     @Test func importsDrawOnABucketOfTheirOwn() {
-        let clock = Mutex(0.0)
-        let limiter = ClientRateLimiter(defaultLimit: RateLimit(perSecond: 1, burst: 2), now: { clock.withLock { $0 } })
+        let clock = ManualClock()
+        let limiter = ClientRateLimiter(defaultLimit: RateLimit(perSecond: 1, burst: 2), now: { clock.now })
         let client = APIClient(name: "batch", keyDigests: [], scopes: [.importsWrite])
         #expect(ClientRateLimiter.pool(forPath: "/v1/imports") == .imports)
         #expect(ClientRateLimiter.pool(forPath: "/v1/imports/abc/items") == .imports)
@@ -117,7 +124,7 @@ struct OperationsHarness {
     let emulator = EmulatorService(config: .demo())
     let store = InMemoryRequestStore()
     let logs = InMemoryLogSink()
-    let clock = Mutex(0.0)
+    let clock = ManualClock()
     let service: GatewayService
     let api: GatewayAPI
     let responder: Router.Responder
@@ -143,7 +150,7 @@ struct OperationsHarness {
         let clock = self.clock
         api = GatewayAPI(
             service: service, clients: clients, logger: logger, defaultWait: .seconds(10),
-            rateLimiter: ClientRateLimiter(defaultLimit: RateLimit(perSecond: 1000, burst: 1000), now: { clock.withLock { $0 } }))
+            rateLimiter: ClientRateLimiter(defaultLimit: RateLimit(perSecond: 1000, burst: 1000), now: { clock.now }))
         responder = api.makeRouter().freeze()
     }
 
@@ -195,7 +202,7 @@ struct OperationsHarness {
         let other = try await harness.send(.get, "/v1/requests", key: OperationsHarness.portalKey)
         #expect(other.status == 200 && other.headers["RateLimit-Limit"] == "1000")
         // A second later one token is back.
-        harness.clock.withLock { $0 += 1 }
+        harness.clock.advance(1)
         #expect(try await harness.send(.get, "/v1/requests", key: OperationsHarness.limitedKey).status == 200)
         #expect(try await harness.send(.get, "/v1/requests", key: OperationsHarness.limitedKey).status == 429)
         // Unauthenticated calls are not counted against anyone, and carry no quota headers.
