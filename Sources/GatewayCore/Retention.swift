@@ -81,7 +81,9 @@ public struct RetentionSweeper: Sendable {
         var total = 0
         for batch in 0..<policy.maximumBatchesPerSweep {
             if Task.isCancelled { break }
-            if batch > 0 && policy.pauseBetweenBatches > .zero { try? await Task.sleep(for: policy.pauseBetweenBatches) }
+            if batch > 0 && policy.pauseBetweenBatches > .zero {
+                try? await Task.sleep(for: policy.pauseBetweenBatches)
+            }
             let deleted: Int
             do {
                 deleted = try await purge(policy.batchSize)
@@ -90,8 +92,10 @@ public struct RetentionSweeper: Sendable {
                 break
             }
             total += deleted
-            metrics?.counter("gateway_retention_purged_total", help: "Rows deleted by retention", labels: ["what": what])
-                .increment(by: UInt64(deleted))
+            metrics?.counter(
+                "gateway_retention_purged_total", help: "Rows deleted by retention", labels: ["what": what]
+            )
+            .increment(by: UInt64(deleted))
             if deleted < policy.batchSize { break }
         }
         return total

@@ -24,7 +24,9 @@ public enum StoreBackup {
             try connection.backupSnapshot(to: destination, pagesPerStep: pagesPerStep)
             let copy = try SQLiteConnection(path: destination, mode: .readOnly)
             let check = try copy.integrityCheck()
-            guard check == "ok" else { throw StoreError("the copy at \(destination) failed its integrity check: \(check)") }
+            guard check == "ok" else {
+                throw StoreError("the copy at \(destination) failed its integrity check: \(check)")
+            }
             let requests = try copy.query("SELECT COUNT(*) FROM requests").first?[0].int ?? 0
             return Summary(requests: requests)
         } catch let error as StoreError {

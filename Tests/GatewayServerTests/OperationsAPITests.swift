@@ -95,7 +95,10 @@ final class ManualClock: Sendable {
         #expect(clients.clients[0].rateLimit == RateLimit(perSecond: 50, burst: 100))
         #expect(clients.clients[0].importRateLimit == RateLimit(perSecond: 0.5, burst: 2))
         #expect(clients.clients[1].rateLimit == nil)
-        for bad in [#"{"perSecond":0,"burst":1}"#, #"{"perSecond":5,"burst":0.5}"#, #"{"perSecond":5}"#, #"{"perSecond":5,"burst":5,"x":1}"#, "7"] {
+        for bad in [
+            #"{"perSecond":0,"burst":1}"#, #"{"perSecond":5,"burst":0.5}"#, #"{"perSecond":5}"#,
+            #"{"perSecond":5,"burst":5,"x":1}"#, "7",
+        ] {
             let text = #"{"clients":[{"name":"p","keySha256":"\#(digest)","rateLimit":\#(bad)}]}"#
             #expect(throws: APIClients.LoadError.self) { try APIClients.parse(Array(text.utf8), source: "keys.json") }
         }
@@ -112,7 +115,9 @@ final class ManualClock: Sendable {
         #expect(set.retentionDays == 30 && set.defaultRateLimit == RateLimit(perSecond: 5, burst: 7))
         #expect(set.apiKeysPollInterval == .milliseconds(500))
         #expect(try GatewaySettings.load(environment: ["GATEWAY_RATE_LIMIT_PER_SECOND": "0"]).defaultRateLimit == nil)
-        for (name, value) in [("GATEWAY_RETENTION_DAYS", "0"), ("GATEWAY_RATE_LIMIT_BURST", "x"), ("GATEWAY_API_KEYS_POLL_SECONDS", "0")] {
+        for (name, value) in [
+            ("GATEWAY_RETENTION_DAYS", "0"), ("GATEWAY_RATE_LIMIT_BURST", "x"), ("GATEWAY_API_KEYS_POLL_SECONDS", "0"),
+        ] {
             #expect(throws: SettingsError.self) { try GatewaySettings.load(environment: [name: value]) }
         }
     }
@@ -141,8 +146,11 @@ struct OperationsHarness {
         service = GatewayService(store: store, purview: purview, forwarder: forwarder, logger: logger)
         let digest = { (key: String) in SHA256.hash(Array(key.utf8)) }
         let clients = APIClients(clients: [
-            APIClient(name: "portal", keyDigests: [digest(Self.portalKey)], scopes: [.requestsWrite, .requestsRead, .requestsCancel]),
-            APIClient(name: "operator", keyDigests: [digest(Self.operatorKey)], scopes: [.requestsAdmin, .requestsReadAll]),
+            APIClient(
+                name: "portal", keyDigests: [digest(Self.portalKey)],
+                scopes: [.requestsWrite, .requestsRead, .requestsCancel]),
+            APIClient(
+                name: "operator", keyDigests: [digest(Self.operatorKey)], scopes: [.requestsAdmin, .requestsReadAll]),
             APIClient(
                 name: "limited", keyDigests: [digest(Self.limitedKey)], scopes: [.requestsRead],
                 rateLimit: RateLimit(perSecond: 1, burst: 3)),
@@ -171,7 +179,9 @@ struct OperationsHarness {
             body: RequestBody(bytes: body?.serialized() ?? []), requestID: "ops-test")
         let response = try await route.handler(request)
         let data = response.body.bytes ?? []
-        let json = data.isEmpty ? JSONValue.null : ((try? JSONValue(parsing: data)) ?? .string(String(decoding: data, as: UTF8.self)))
+        let json =
+            data.isEmpty
+            ? JSONValue.null : ((try? JSONValue(parsing: data)) ?? .string(String(decoding: data, as: UTF8.self)))
         return Reply(status: response.status.code, headers: response.headers, json: json)
     }
 
@@ -213,7 +223,8 @@ struct OperationsHarness {
     @Test func anUnknownRequestIsRedrivenByAnOperatorAndAudited() async throws {
         let loops = Task { await harness.service.run() }
         defer { loops.cancel() }
-        let created = try await harness.send(.post, "/v1/requests/term-creation", key: OperationsHarness.portalKey, body: GatewayHarness.termBody)
+        let created = try await harness.send(
+            .post, "/v1/requests/term-creation", key: OperationsHarness.portalKey, body: GatewayHarness.termBody)
         #expect(created.status == 201)
         let id = try #require(created.json["id"]?.stringValue)
         let firstRun = try #require(created.json["workflowRunIds"]?[0]?.stringValue)
@@ -221,8 +232,11 @@ struct OperationsHarness {
         // A sent request cannot be re-driven; the portal lacks the scope anyway.
         let notYet = try await harness.send(.post, "/v1/requests/\(id)/redrive", key: OperationsHarness.operatorKey)
         #expect(notYet.status == 409 && notYet.json["code"] == "not_redrivable")
-        #expect(try await harness.send(.post, "/v1/requests/\(id)/redrive", key: OperationsHarness.portalKey).status == 403)
-        #expect(try await harness.send(.post, "/v1/requests/missing/redrive", key: OperationsHarness.operatorKey).status == 404)
+        #expect(
+            try await harness.send(.post, "/v1/requests/\(id)/redrive", key: OperationsHarness.portalKey).status == 403)
+        #expect(
+            try await harness.send(.post, "/v1/requests/missing/redrive", key: OperationsHarness.operatorKey).status
+                == 404)
 
         // Make it `unknown`, as an interrupted send that reconciliation could not settle leaves it.
         var stored = try #require(try await harness.store.get(id: id))
@@ -234,7 +248,8 @@ struct OperationsHarness {
         #expect(listed.json["items"]?.arrayValue?.map { $0["id"] } == [.string(id)])
 
         let redriven = try await harness.send(
-            .post, "/v1/requests/\(id)/redrive", key: OperationsHarness.operatorKey, body: ["comment": "checked Purview: no run"])
+            .post, "/v1/requests/\(id)/redrive", key: OperationsHarness.operatorKey,
+            body: ["comment": "checked Purview: no run"])
         #expect(redriven.status == 202)
         #expect(redriven.headers["Location"] == "/v1/requests/\(id)")
         let entry = try #require(redriven.json["timeline"]?.arrayValue?.last)
@@ -268,10 +283,13 @@ struct OperationsHarness {
         let loops = Task { await harness.service.run() }
         defer { loops.cancel() }
         harness.emulator.addFaults([EmulatorFault(match: "POST /userrequests", status: 400, count: 1)])
-        let refused = try await harness.send(.post, "/v1/requests/term-creation", key: OperationsHarness.portalKey, body: GatewayHarness.termBody)
+        let refused = try await harness.send(
+            .post, "/v1/requests/term-creation", key: OperationsHarness.portalKey, body: GatewayHarness.termBody)
         #expect(refused.json["status"] == "refused")
         let id = try #require(refused.json["id"]?.stringValue)
-        #expect(try await harness.send(.post, "/v1/requests/\(id)/redrive", key: OperationsHarness.operatorKey).status == 202)
+        #expect(
+            try await harness.send(.post, "/v1/requests/\(id)/redrive", key: OperationsHarness.operatorKey).status
+                == 202)
         var state = JSONValue.null
         for _ in 0..<200 {
             state = try await harness.send(.get, "/v1/requests/\(id)", key: OperationsHarness.portalKey).json
@@ -290,19 +308,23 @@ struct OperationsHarness {
     @Test func retentionSweepLeavesLiveRequestsAlone() async throws {
         let store = InMemoryRequestStore()
         let old = Date(timeIntervalSince1970: 1_000)
-        guard case .success(let validated) = RequestMapper.validate(kind: .termCreation, body: GatewayHarness.termBody) else {
+        guard case .success(let validated) = RequestMapper.validate(kind: .termCreation, body: GatewayHarness.termBody)
+        else {
             Issue.record("the fixture no longer validates")
             return
         }
         for (index, status) in RequestStatus.allCases.enumerated() {
-            var request = GatewayRequest(id: "old-\(index)", clientName: "portal", validated: validated, idempotencyKey: "k\(index)", now: old)
+            var request = GatewayRequest(
+                id: "old-\(index)", clientName: "portal", validated: validated, idempotencyKey: "k\(index)", now: old)
             request.status = status
             _ = try await store.insert(request, idempotencyWindow: .seconds(86_400), now: old)
         }
         var policy = RetentionPolicy()
         policy.batchSize = 2
         policy.pauseBetweenBatches = .zero
-        let sweeper = RetentionSweeper(store: store, policy: policy, logger: .disabled(), now: { Date(timeIntervalSince1970: 1_000 + 91 * 86_400) })
+        let sweeper = RetentionSweeper(
+            store: store, policy: policy, logger: .disabled(), now: { Date(timeIntervalSince1970: 1_000 + 91 * 86_400) }
+        )
         let swept = await sweeper.sweep()
         #expect(swept.requests == RequestStatus.allCases.filter(\.isTerminal).count)
         #expect(swept.idempotencyKeys == RequestStatus.allCases.filter { !$0.isTerminal }.count)

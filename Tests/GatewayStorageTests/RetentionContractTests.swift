@@ -27,7 +27,8 @@ import Testing
             let recent = Fixtures.time(90 * 24 * 3_600_000)
             let cutoff = Fixtures.time(30 * 24 * 3_600_000)
             for status in Self.terminal {
-                try await insert(store, "old-\(status.rawValue)", status: status, updatedAt: old, key: "key-\(status.rawValue)")
+                try await insert(
+                    store, "old-\(status.rawValue)", status: status, updatedAt: old, key: "key-\(status.rawValue)")
                 try await insert(store, "recent-\(status.rawValue)", status: status, updatedAt: recent, key: nil)
             }
             for status in Self.live {
@@ -66,7 +67,8 @@ import Testing
         try await withStore(kind) { store in
             let retention = try #require(store as? any RetentionStore)
             for index in 0..<5 {
-                let request = Fixtures.request("k\(index)", key: "key-\(index)", createdAt: Fixtures.time(Int64(index) * 1_000))
+                let request = Fixtures.request(
+                    "k\(index)", key: "key-\(index)", createdAt: Fixtures.time(Int64(index) * 1_000))
                 _ = try await store.insert(request, idempotencyWindow: day, now: Fixtures.time(Int64(index) * 1_000))
             }
             // Keys recorded before 3 s: three of them, two per batch.

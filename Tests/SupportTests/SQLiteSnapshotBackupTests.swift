@@ -14,7 +14,8 @@ import Testing
         try setup.execute(unsafeSQL: "CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT)")
         try setup.transaction { db in
             for index in 0..<1500 {
-                try db.execute("INSERT INTO t (payload) VALUES (?)", [.text("row \(index) " + String(repeating: "x", count: 200))])
+                try db.execute(
+                    "INSERT INTO t (payload) VALUES (?)", [.text("row \(index) " + String(repeating: "x", count: 200))])
             }
         }
         let stop = SharedCounter()
@@ -45,7 +46,9 @@ import Testing
         let source = try SQLiteConnection(path: path, mode: .readWrite)
         var remaining: [Int] = []
         let before = committed.value
-        try source.backupSnapshot(to: directory.file("copy.db"), pagesPerStep: 1, pause: .microseconds(200)) { remaining.append($0) }
+        try source.backupSnapshot(to: directory.file("copy.db"), pagesPerStep: 1, pause: .microseconds(200)) {
+            remaining.append($0)
+        }
         let after = committed.value
         stop.add()
         while !writer.isFinished { usleep(1_000) }
