@@ -162,7 +162,13 @@ enum ServeCommand {
             service: service, clients: clients, logger: logger, metrics: metrics, health: health, defaultWait: settings.defaultWait,
             rateLimiter: ClientRateLimiter(defaultLimit: settings.defaultRateLimit))
         let keysReloader = settings.apiKeysFile.map { APIKeysReloader(path: $0, api: api, logger: logger) }
-        if let keysReloader { ReloadSignal.onHangUp { keysReloader.reload(reason: "SIGHUP") } }
+        ReloadSignal.onHangUp {
+            if let keysReloader {
+                keysReloader.reload(reason: "SIGHUP")
+            } else {
+                logger.notice("SIGHUP: no GATEWAY_API_KEYS_FILE to reload")
+            }
+        }
         var retentionPolicy = RetentionPolicy()
         retentionPolicy.requests = .seconds(settings.retentionDays * 24 * 3600)
         retentionPolicy.idempotencyKeys = service.idempotencyWindow
