@@ -192,7 +192,7 @@ public final class Forwarder: Sendable {
                 Task { try? await store.release(id: id, owner: owner) }
             }
         }
-        if now().timeIntervalSince(request.createdAt) > configuration.giveUpAfter.seconds {
+        if now().timeIntervalSince(request.forwardingSince) > configuration.giveUpAfter.seconds {
             _ = await transition(&request, .gaveUp(RequestError(code: "forwarding_expired", message: "Purview could not be reached for \(Int(configuration.giveUpAfter.seconds / 3600)) hours")), log: log)
             return
         }
@@ -355,6 +355,7 @@ public final class Forwarder: Sendable {
             }
             do {
                 request = try await store.update(next)
+                if let audited = event.auditName { AuditLog(logger: logger).record(audited, request, actor: "forwarder") }
                 return true
             } catch is StoreConflict {
                 guard let fresh = try? await store.get(id: request.id) else { return false }

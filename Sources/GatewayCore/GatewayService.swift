@@ -83,10 +83,7 @@ public final class GatewayService: Sendable {
             guard existing.bodyDigest == request.bodyDigest else { throw .idempotencyKeyReused(existingId: existing.id) }
             return .replayed(existing)
         case .inserted(let stored):
-            logger.info("request accepted", metadata: [
-                "kind": "audit", "event": "accepted", "request.id": .string(stored.id), "client": .string(clientName),
-                "requestedBy": .string(stored.requestedBy), "request.kind": .string(kind.rawValue),
-            ])
+            AuditLog(logger: logger).record("accepted", stored, actor: clientName)
             forwarder.wake()
             guard wait > .zero else { return .created(stored, settled: false) }
             await notifier.wait(for: stored.id, timeout: wait)
@@ -148,10 +145,7 @@ public final class GatewayService: Sendable {
         if (try? confirmed.apply(.cancelConfirmed, now: now(), actor: actor)) == true, let stored = try? await store.update(confirmed) {
             request = stored
         }
-        logger.info("request cancelled", metadata: [
-            "kind": "audit", "event": "cancelled", "request.id": .string(request.id), "client": .string(request.clientName),
-            "requestedBy": .string(request.requestedBy), "actor": .string(actor),
-        ])
+        AuditLog(logger: logger).record("cancelled", request, actor: actor)
         return request
     }
 

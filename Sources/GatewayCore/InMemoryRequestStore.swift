@@ -13,6 +13,8 @@ public final class InMemoryRequestStore: RequestStore {
         var requests: [String: GatewayRequest] = [:]
         var leases: [String: Lease] = [:]
         var outbox = InMemoryOutbox()
+        /// Requests whose Idempotency-Key retention has forgotten (it had expired already).
+        var forgottenKeys: Set<String> = []
     }
 
     let state = Mutex(State())
@@ -25,6 +27,7 @@ public final class InMemoryRequestStore: RequestStore {
                 let cutoff = now.addingTimeInterval(-idempotencyWindow.seconds)
                 if let existing = state.requests.values.first(where: {
                     $0.clientName == request.clientName && $0.idempotencyKey == key && $0.createdAt > cutoff
+                        && !state.forgottenKeys.contains($0.id)
                 }) {
                     return .existing(existing)
                 }
@@ -127,5 +130,31 @@ extension Duration {
     public var seconds: Double {
         let (whole, fraction) = components
         return Double(whole) + Double(fraction) / 1e18
+    }
+}
+
+extension InMemoryRequestStore: RetentionStore {
+    public func purgeTerminalRequests(updatedBefore cutoff: Date, limit: Int) async throws -> Int {
+        state.withLock { state in
+            let old = state.requests.values.filter { $0.status.isTerminal && $0.updatedAt < cutoff }
+                .sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(limit)
+            for request in old {
+                state.requests[request.id] = nil
+                state.leases[request.id] = nil
+                state.forgottenKeys.remove(request.id)
+                state.outbox.events = state.outbox.events.filter { $0.value.requestId != request.id }
+            }
+            return old.count
+        }
+    }
+
+    public func purgeIdempotencyKeys(createdBefore cutoff: Date, limit: Int) async throws -> Int {
+        state.withLock { state in
+            let old = state.requests.values.filter {
+                $0.idempotencyKey != nil && $0.createdAt < cutoff && !state.forgottenKeys.contains($0.id)
+            }.prefix(limit)
+            for request in old { state.forgottenKeys.insert(request.id) }
+            return old.count
+        }
     }
 }

@@ -22,12 +22,21 @@ public struct APIClient: Sendable, Hashable {
     public var scopes: Set<Scope>
     /// Webhook settings (`"callbacks"`); nil: this client gets no webhooks and may not give `callbackUrl`.
     public var callbacks: CallbackSettings?
+    /// The client's intake quota (`"rateLimit"`); nil: the gateway's default.
+    public var rateLimit: RateLimit?
+    /// The quota of its imports (`"importRateLimit"`); nil: the same figures as `rateLimit`, in a bucket of its own.
+    public var importRateLimit: RateLimit?
 
-    public init(name: String, keyDigests: [[UInt8]], scopes: Set<Scope>, callbacks: CallbackSettings? = nil) {
+    public init(
+        name: String, keyDigests: [[UInt8]], scopes: Set<Scope>, callbacks: CallbackSettings? = nil,
+        rateLimit: RateLimit? = nil, importRateLimit: RateLimit? = nil
+    ) {
         self.name = name
         self.keyDigests = keyDigests
         self.scopes = scopes
         self.callbacks = callbacks
+        self.rateLimit = rateLimit
+        self.importRateLimit = importRateLimit
     }
 
     public func allows(_ scope: Scope) -> Bool {
@@ -104,9 +113,32 @@ public struct APIClients: Sendable {
                     throw .invalid("\(at): \"callbacks\": \(error.message)")
                 }
             }
-            clients.append(APIClient(name: name, keyDigests: digests, scopes: scopes, callbacks: callbacks))
+            let rateLimit = try parseRateLimit(entry["rateLimit"], at: "\(at).rateLimit")
+            let importRateLimit = try parseRateLimit(entry["importRateLimit"], at: "\(at).importRateLimit")
+            clients.append(
+                APIClient(
+                    name: name, keyDigests: digests, scopes: scopes, callbacks: callbacks, rateLimit: rateLimit,
+                    importRateLimit: importRateLimit))
         }
         return APIClients(clients: clients)
+    }
+
+    /// `{"perSecond": 50, "burst": 100}`: a positive rate, a whole burst of at least 1.
+    static func parseRateLimit(_ value: JSONValue?, at: String) throws(LoadError) -> RateLimit? {
+        guard let value, value != .null else { return nil }
+        guard case .object(let object) = value else { throw .invalid("\(at): expected {\"perSecond\":50,\"burst\":100}") }
+        for key in object.keys where key != "perSecond" && key != "burst" {
+            throw .invalid("\(at): unknown field \"\(key)\"; expected perSecond and burst")
+        }
+        guard let perSecond = object["perSecond"]?.doubleValue, perSecond > 0, perSecond <= 1_000_000 else {
+            throw .invalid("\(at).perSecond: must be a number above 0")
+        }
+        guard let burstValue = object["burst"]?.doubleValue, burstValue >= 1, burstValue <= 1_000_000,
+            burstValue == burstValue.rounded()
+        else {
+            throw .invalid("\(at).burst: must be a whole number of at least 1")
+        }
+        return RateLimit(perSecond: perSecond, burst: Int(burstValue))
     }
 
     /// The client owning `key`, comparing digests in constant time (and checking every client, so the

@@ -21,6 +21,8 @@ public final class GatewayAPI: Sendable {
     let health: HealthDetails
     let defaultWait: Duration
     let shuttingDown = Atomic<Bool>(false)
+    /// Per-client intake quotas.
+    let rateLimiter: ClientRateLimiter
     /// Longest `Prefer: wait=N`.
     static let maximumWait: Duration = .seconds(30)
     /// JSON bodies of single requests; imports raise their own limit.
@@ -28,8 +30,10 @@ public final class GatewayAPI: Sendable {
 
     public init(
         service: GatewayService, clients: APIClients, logger: Logger, metrics: MetricsRegistry = MetricsRegistry(),
-        health: HealthDetails = HealthDetails { [:] }, defaultWait: Duration = .seconds(5)
+        health: HealthDetails = HealthDetails { [:] }, defaultWait: Duration = .seconds(5),
+        rateLimiter: ClientRateLimiter = ClientRateLimiter(defaultLimit: nil)
     ) {
+        self.rateLimiter = rateLimiter
         self.service = service
         self.clients = Mutex(clients)
         self.logger = logger
@@ -88,6 +92,7 @@ public final class GatewayAPI: Sendable {
             try await self.cancel(request: request, client: client)
         })
         addWebhookRoutes(to: router)
+        addOperationsRoutes(to: router)
         router.add(.get, "/healthz") { _ in await self.healthz() }
         router.add(.get, "/readyz") { _ in await self.readyz() }
         router.add(.get, "/metrics") { _ in
@@ -116,9 +121,11 @@ public final class GatewayAPI: Sendable {
             if let traceId { request.requestID = traceId }
             var clientName = "-"
             var response: ServerResponse
+            var quota: TokenBucket.Decision?
             do {
                 guard let client = self.authenticate(request) else { throw Problem.unauthorized }
                 clientName = client.name
+                quota = try self.drawQuota(client, path: request.path)
                 guard client.allows(scope) else { throw Problem.forbidden(scope.rawValue) }
                 response = try await body(request, client)
             } catch let problem as Problem {
@@ -133,6 +140,7 @@ public final class GatewayAPI: Sendable {
                 response = Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
             }
             if let traceId { response.headers.set("X-Request-Id", traceId) }
+            if let quota { Self.addQuotaHeaders(quota, to: &response) }
             let elapsed = started.duration(to: .now)
             requests.increment()
             latency.observe(elapsed)

@@ -128,6 +128,19 @@ enum GatewayOpenAPI {
                 "responses": ["200": ["description": "Cancelled.", "content": ["application/json": ["schema": ref("Request")]]], "409": problem("Being submitted, or already finished.")],
             ]
         ]
+        paths["/v1/requests/{id}/redrive"] = [
+            "post": [
+                "summary": "Operator: send a failed, refused or unknown request to Purview again (scope requests:admin).",
+                "operationId": "redrive-request", "security": [["apiKey": []], ["bearer": []]],
+                "parameters": [["name": "id", "in": "path", "required": true, "schema": ["type": "string"]]],
+                "requestBody": ["content": ["application/json": ["schema": ["type": "object", "additionalProperties": false, "properties": ["comment": string("What the operator checked.", maxLength: 4096)]]]]],
+                "responses": [
+                    "202": ["description": "Queued to be sent again.", "content": ["application/json": ["schema": ref("Request")]]],
+                    "403": problem("Missing scope requests:admin."), "404": problem("Unknown request."),
+                    "409": problem("Not failed, refused or unknown."), "429": problem("The client's quota is used up (Retry-After, RateLimit-*)."),
+                ],
+            ]
+        ]
         paths["/healthz"] = ["get": ["summary": "Liveness with details (store, token, Purview reachability).", "responses": ["200": ["description": "Alive."], "503": ["description": "Store failing."]]]]
         paths["/readyz"] = ["get": ["summary": "Ready to accept and store requests.", "responses": ["200": ["description": "Ready."], "503": ["description": "Not ready."]]]]
         paths["/metrics"] = ["get": ["summary": "Prometheus metrics.", "responses": ["200": ["description": "Text exposition format 0.0.4."]]]]

@@ -74,6 +74,13 @@ public struct GatewaySettings: Sendable {
     public var forwardLease: Duration = .seconds(120)
     /// `GATEWAY_POLL_INTERVAL_SECONDS`: how often a non-terminal request's runs are refreshed.
     public var pollInterval: Duration = .seconds(15)
+    /// `GATEWAY_RETENTION_DAYS`: finished requests are deleted this many days after their last change.
+    public var retentionDays = 90
+    /// `GATEWAY_RATE_LIMIT_PER_SECOND` / `GATEWAY_RATE_LIMIT_BURST`: the quota of clients whose keys-file entry
+    /// has no `"rateLimit"`; nil (per second 0) means no default quota.
+    public var defaultRateLimit: RateLimit? = .standard
+    /// `GATEWAY_API_KEYS_POLL_SECONDS`: how often the keys file is checked for a change on disk.
+    public var apiKeysPollInterval: Duration = .seconds(5)
 
     public init() {}
 
@@ -96,6 +103,10 @@ public struct GatewaySettings: Sendable {
         ("GATEWAY_WAIT_BUDGET_SECONDS", "default wait for forwarding before answering 202 (default 5, max 30)"),
         ("GATEWAY_FORWARD_LEASE_SECONDS", "how long a send is reserved before another replica may reconcile it (default 120)"),
         ("GATEWAY_POLL_INTERVAL_SECONDS", "how often unfinished requests are refreshed from Purview (default 15)"),
+        ("GATEWAY_RETENTION_DAYS", "days finished requests are kept after their last change (default 90)"),
+        ("GATEWAY_RATE_LIMIT_PER_SECOND", "default client quota, calls per second (default 50; 0: no default quota)"),
+        ("GATEWAY_RATE_LIMIT_BURST", "default client quota, burst (default 100)"),
+        ("GATEWAY_API_KEYS_POLL_SECONDS", "how often the keys file is checked for changes (default 5; SIGHUP reloads at once)"),
         ("LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info)"),
         ("SSL_CERT_FILE", "extra CA bundle to trust (private CAs, TLS-inspecting proxies)"),
         ("HTTPS_PROXY / NO_PROXY", "proxy for outbound https, and hosts that bypass it"),
@@ -148,6 +159,7 @@ public struct GatewaySettings: Sendable {
             }
             settings.pollInterval = .milliseconds(Int64(seconds * 1000))
         }
+        try loadOperations(into: &settings, value)
         if let (text, name) = value("PURVIEW_ENDPOINT", flag: "purview-endpoint") {
             guard let endpoint = HTTPURL(text) else { throw SettingsError(name, "expected an https URL such as https://acct.purview.azure.com, got '\(text)'") }
             settings.purview = try service(endpoint: endpoint, environment: environment)
@@ -193,5 +205,40 @@ public struct GatewaySettings: Sendable {
         return .service(
             endpoint: endpoint, tokenEndpoint: TokenEndpoint(authorityHost: authority, tenantId: tenant, clientId: client, scope: scope),
             credential: credential, apiVersion: apiVersion)
+    }
+}
+
+extension GatewaySettings {
+    /// Retention, quotas and key reloading.
+    fileprivate static func loadOperations(
+        into settings: inout GatewaySettings, _ value: (String, String?) -> (String, String)?
+    ) throws(SettingsError) {
+        if let (text, name) = value("GATEWAY_RETENTION_DAYS", nil) {
+            guard let days = Int(text), (1...36500).contains(days) else {
+                throw SettingsError(name, "expected whole days from 1 to 36500, got '\(text)'")
+            }
+            settings.retentionDays = days
+        }
+        var perSecond = RateLimit.standard.perSecond
+        var burst = RateLimit.standard.burst
+        if let (text, name) = value("GATEWAY_RATE_LIMIT_PER_SECOND", nil) {
+            guard let rate = Double(text), rate >= 0, rate <= 1_000_000 else {
+                throw SettingsError(name, "expected calls per second from 0 (no default quota) to 1000000, got '\(text)'")
+            }
+            perSecond = rate
+        }
+        if let (text, name) = value("GATEWAY_RATE_LIMIT_BURST", nil) {
+            guard let calls = Int(text), (1...1_000_000).contains(calls) else {
+                throw SettingsError(name, "expected a whole number of calls from 1 to 1000000, got '\(text)'")
+            }
+            burst = calls
+        }
+        settings.defaultRateLimit = perSecond == 0 ? nil : RateLimit(perSecond: perSecond, burst: burst)
+        if let (text, name) = value("GATEWAY_API_KEYS_POLL_SECONDS", nil) {
+            guard let seconds = Double(text), seconds >= 0.1, seconds <= 3600 else {
+                throw SettingsError(name, "expected seconds from 0.1 to 3600, got '\(text)'")
+            }
+            settings.apiKeysPollInterval = .milliseconds(Int64(seconds * 1000))
+        }
     }
 }

@@ -41,6 +41,10 @@ enum Migrations {
         """,
         // 2: the webhook outbox (events written with the transitions they describe), attempts, 410-stopped URLs.
         WebhookOutboxSchema.script(collate: ""),
+        // 3: retention finds old finished requests without scanning the table.
+        """
+        CREATE INDEX requests_retention ON requests (status, updated_at);
+        """,
     ]
 
     /// The version a database has once every script here is applied.

@@ -42,6 +42,10 @@ enum PostgresMigrations {
         """,
         // 2: the webhook outbox (events written with the transitions they describe), attempts, 410-stopped URLs.
         WebhookOutboxSchema.script(collate: #" COLLATE "C""#),
+        // 3: retention finds old finished requests without scanning the table.
+        """
+        CREATE INDEX requests_retention ON requests (status, updated_at);
+        """,
     ]
 
     static var latestVersion: Int { scripts.count }

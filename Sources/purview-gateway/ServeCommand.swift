@@ -158,7 +158,23 @@ enum ServeCommand {
             checks["purview"] = .object(purview)
             return checks
         }
-        let api = GatewayAPI(service: service, clients: clients, logger: logger, metrics: metrics, health: health, defaultWait: settings.defaultWait)
+        let api = GatewayAPI(
+            service: service, clients: clients, logger: logger, metrics: metrics, health: health, defaultWait: settings.defaultWait,
+            rateLimiter: ClientRateLimiter(defaultLimit: settings.defaultRateLimit))
+        let keysReloader = settings.apiKeysFile.map { APIKeysReloader(path: $0, api: api, logger: logger) }
+        ReloadSignal.onHangUp {
+            if let keysReloader {
+                keysReloader.reload(reason: "SIGHUP")
+            } else {
+                logger.notice("SIGHUP: no GATEWAY_API_KEYS_FILE to reload")
+            }
+        }
+        var retentionPolicy = RetentionPolicy()
+        retentionPolicy.requests = .seconds(settings.retentionDays * 24 * 3600)
+        retentionPolicy.idempotencyKeys = service.idempotencyWindow
+        let retention = (store as? any RetentionStore).map {
+            RetentionSweeper(store: $0, policy: retentionPolicy, logger: logger.with("component", "retention"), metrics: metrics)
+        }
         var serverConfiguration = HTTPServerConfiguration()
         serverConfiguration.host = settings.listen.host
         serverConfiguration.port = settings.listen.port
@@ -197,6 +213,8 @@ enum ServeCommand {
                 group.addTask { await service.run() }
                 group.addTask { await sampler.run() }
                 group.addTask { await webhooks.dispatcher.run() }
+                if let keysReloader { group.addTask { await keysReloader.watch(every: settings.apiKeysPollInterval) } }
+                if let retention { group.addTask { await retention.run() } }
             }
         }
         let signal = await TerminationSignal.wait()
@@ -248,4 +266,15 @@ enum SignalSources {
     nonisolated(unsafe) private static var kept: [any DispatchSourceSignal] = []
     private static let lock = Mutex(())
     static func keep(_ sources: [any DispatchSourceSignal]) { lock.withLock { _ in kept += sources } }
+}
+
+/// SIGHUP: reload the keys file (the conventional "re-read your configuration" signal).
+enum ReloadSignal {
+    static func onHangUp(_ action: @escaping @Sendable () -> Void) {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "sighup"))
+        source.setEventHandler(handler: action)
+        source.resume()
+        SignalSources.keep([source])
+    }
 }

@@ -7,6 +7,7 @@ let usage = """
     Usage:
       purview-gateway serve [options]      run the gateway (no PURVIEW_ENDPOINT: with the built-in emulator)
       purview-gateway emulator [options]   run the Purview Workflow emulator on its own
+      purview-gateway backup FILE          copy the SQLite store to FILE while the gateway serves
       purview-gateway version              print the version
 
     Run `purview-gateway <command> --help` for a command's options and environment.
@@ -19,6 +20,8 @@ let code: Int32
 switch arguments.first {
 case "serve":
     code = await ServeCommand.run(arguments: Array(arguments.dropFirst()))
+case "backup":
+    code = BackupCommand.run(arguments: Array(arguments.dropFirst()))
 case "emulator":
     code = await EmulatorCommand.run(arguments: Array(arguments.dropFirst()))
 case "version", "--version":
