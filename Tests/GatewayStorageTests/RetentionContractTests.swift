@@ -72,8 +72,11 @@ import Testing
                 request.callbackUrl = "https://hooks.contoso.com/purview"
                 request.comment = "personal: \(id)"
                 var stored = try await store.insert(request, idempotencyWindow: day, now: Fixtures.t0).request
-                try stored.apply(.refused(RequestError(code: "x", message: "y")), now: Fixtures.time(1_000), actor: "test")
-                if id == "kept" { stored.updatedAt = Fixtures.time(90 * 24 * 3_600_000) }
+                // "kept" finished recently, "gone" long before the cut-off.
+                let finished = Fixtures.time(id == "kept" ? 90 * 24 * 3_600_000 : 1_000)
+                try stored.apply(.sendStarted, now: finished, actor: "test")
+                stored = try await store.update(stored)
+                try stored.apply(.refused(RequestError(code: "x", message: "y")), now: finished, actor: "test")
                 _ = try await store.update(stored)
                 #expect(try await outbox.webhookEvents(requestId: id).count == 2)
             }
