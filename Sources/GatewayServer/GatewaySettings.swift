@@ -74,6 +74,11 @@ public struct GatewaySettings: Sendable {
     public var forwardLease: Duration = .seconds(120)
     /// `GATEWAY_POLL_INTERVAL_SECONDS`: how often a non-terminal request's runs are refreshed.
     public var pollInterval: Duration = .seconds(15)
+    /// `GATEWAY_PURVIEW_REQUESTS_PER_SECOND`: the outbound budget's rate for every call to Purview (for the whole
+    /// deployment when the store is PostgreSQL), cut while Purview answers 429.
+    public var purviewRequestsPerSecond = 100.0
+    /// `GATEWAY_PURVIEW_MAX_IN_FLIGHT`: calls to Purview in flight at once, per replica.
+    public var purviewMaxInFlight = 16
 
     public init() {}
 
@@ -99,6 +104,8 @@ public struct GatewaySettings: Sendable {
         ("LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info)"),
         ("SSL_CERT_FILE", "extra CA bundle to trust (private CAs, TLS-inspecting proxies)"),
         ("HTTPS_PROXY / NO_PROXY", "proxy for outbound https, and hosts that bypass it"),
+        ("GATEWAY_PURVIEW_REQUESTS_PER_SECOND", "outbound budget: calls to Purview per second, whole deployment (default 100)"),
+        ("GATEWAY_PURVIEW_MAX_IN_FLIGHT", "outbound budget: calls to Purview at once, per replica (default 16)"),
     ]
 
     /// Reads `environment`, then applies `flags` (`--listen`, `--database-url`, ...), which win.
@@ -147,6 +154,18 @@ public struct GatewaySettings: Sendable {
                 throw SettingsError(name, "expected seconds from 0.1 to 3600, got '\(text)'")
             }
             settings.pollInterval = .milliseconds(Int64(seconds * 1000))
+        }
+        if let (text, name) = value("GATEWAY_PURVIEW_REQUESTS_PER_SECOND") {
+            guard let rate = Double(text), rate >= 0.1, rate <= 100_000 else {
+                throw SettingsError(name, "expected calls per second from 0.1 to 100000, got '\(text)'")
+            }
+            settings.purviewRequestsPerSecond = rate
+        }
+        if let (text, name) = value("GATEWAY_PURVIEW_MAX_IN_FLIGHT") {
+            guard let count = Int(text), (1...1024).contains(count) else {
+                throw SettingsError(name, "expected a whole number from 1 to 1024, got '\(text)'")
+            }
+            settings.purviewMaxInFlight = count
         }
         if let (text, name) = value("PURVIEW_ENDPOINT", flag: "purview-endpoint") {
             guard let endpoint = HTTPURL(text) else { throw SettingsError(name, "expected an https URL such as https://acct.purview.azure.com, got '\(text)'") }
