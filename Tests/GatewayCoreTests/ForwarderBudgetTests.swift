@@ -24,13 +24,16 @@ import Testing
 
     @Test func requestsWaitingForASlotStayQueued() async throws {
         purview.state.withLock { $0.holdSubmissions = true }
-        let budget = OutboundBudget(configuration: OutboundBudgetConfiguration(requestsPerSecond: 100_000, maxInFlight: 4))
+        let budget = OutboundBudget(
+            configuration: OutboundBudgetConfiguration(requestsPerSecond: 100_000, maxInFlight: 4))
         var forwarder = ForwarderConfiguration()
         forwarder.concurrency = 32
         forwarder.idlePollInterval = .milliseconds(20)
-        let gateway = GatewayService(store: store, purview: purview, forwarder: forwarder, logger: .disabled(), budget: budget)
+        let gateway = GatewayService(
+            store: store, purview: purview, forwarder: forwarder, logger: .disabled(), budget: budget)
         for index in 0..<20 {
-            _ = try await gateway.submit(kind: .termCreation, body: body(index), clientName: "portal", idempotencyKey: nil, wait: .zero)
+            _ = try await gateway.submit(
+                kind: .termCreation, body: body(index), clientName: "portal", idempotencyKey: nil, wait: .zero)
         }
         let loops = Task { await gateway.run() }
         defer { loops.cancel() }
@@ -64,7 +67,8 @@ import Testing
         forwarder.idlePollInterval = .milliseconds(20)
         let gateway = GatewayService(store: store, purview: purview, forwarder: forwarder, logger: .disabled())
         for index in 0..<12 {
-            _ = try await gateway.submit(kind: .termCreation, body: body(index), clientName: "portal", idempotencyKey: nil, wait: .zero)
+            _ = try await gateway.submit(
+                kind: .termCreation, body: body(index), clientName: "portal", idempotencyKey: nil, wait: .zero)
         }
         let loops = Task { await gateway.run() }
         defer { loops.cancel() }
@@ -82,12 +86,15 @@ import Testing
 
     @Test func cancelledWhileWaitingForASlotLeavesTheRequestQueued() async throws {
         purview.state.withLock { $0.holdSubmissions = true }
-        let budget = OutboundBudget(configuration: OutboundBudgetConfiguration(requestsPerSecond: 100_000, maxInFlight: 1))
+        let budget = OutboundBudget(
+            configuration: OutboundBudgetConfiguration(requestsPerSecond: 100_000, maxInFlight: 1))
         var forwarder = ForwarderConfiguration()
         forwarder.idlePollInterval = .milliseconds(20)
-        let gateway = GatewayService(store: store, purview: purview, forwarder: forwarder, logger: .disabled(), budget: budget)
+        let gateway = GatewayService(
+            store: store, purview: purview, forwarder: forwarder, logger: .disabled(), budget: budget)
         for index in 0..<3 {
-            _ = try await gateway.submit(kind: .termCreation, body: body(index), clientName: "portal", idempotencyKey: nil, wait: .zero)
+            _ = try await gateway.submit(
+                kind: .termCreation, body: body(index), clientName: "portal", idempotencyKey: nil, wait: .zero)
         }
         let loops = Task { await gateway.run() }
         let deadline = ContinuousClock.now + .seconds(30)

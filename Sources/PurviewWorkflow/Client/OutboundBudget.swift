@@ -16,7 +16,10 @@ public final class LocalOutboundRate: OutboundRateSource {
     let clock: @Sendable () -> Double
     private let state: Mutex<OutboundRateState>
 
-    public init(configuration: OutboundBudgetConfiguration, clock: @escaping @Sendable () -> Double = LocalOutboundRate.monotonicSeconds) {
+    public init(
+        configuration: OutboundBudgetConfiguration,
+        clock: @escaping @Sendable () -> Double = LocalOutboundRate.monotonicSeconds
+    ) {
         self.configuration = configuration
         self.clock = clock
         state = Mutex(OutboundRateState(tokens: 1, updatedAt: clock()))
@@ -73,7 +76,8 @@ public final class OutboundBudget: Sendable {
     @TaskLocal public static var prepaid: OutboundPermit?
 
     public init(configuration: OutboundBudgetConfiguration, rate: (any OutboundRateSource)? = nil) {
-        precondition(configuration.maxInFlight > 0 && configuration.requestsPerSecond > 0, "an outbound budget needs room")
+        precondition(
+            configuration.maxInFlight > 0 && configuration.requestsPerSecond > 0, "an outbound budget needs room")
         self.configuration = configuration
         self.rate = rate ?? LocalOutboundRate(configuration: configuration)
     }
@@ -210,7 +214,9 @@ public struct BudgetedTransport: HTTPClientTransport {
                 try await budget.takeToken()
             }
         } catch {
-            throw HTTPClientError(code: .shutdown, message: "cancelled while waiting for the outbound budget", requestMayHaveBeenProcessed: false)
+            throw HTTPClientError(
+                code: .shutdown, message: "cancelled while waiting for the outbound budget",
+                requestMayHaveBeenProcessed: false)
         }
         defer { permit?.release() }
         let response = try await base.execute(request)
