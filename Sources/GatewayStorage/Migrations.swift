@@ -38,7 +38,18 @@ enum Migrations {
             PRIMARY KEY (client, idempotency_key)
         );
         CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+        """,
+        // 2: the outbound budget table, used only by PostgreSQL (several replicas); kept here so version 2 means
+        // the same tables in both stores.
         """
+        CREATE TABLE outbound_budget (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            tokens DOUBLE PRECISION NOT NULL,
+            updated_at BIGINT NOT NULL,
+            rate_at_cut DOUBLE PRECISION,
+            cut_at BIGINT
+        );
+        """,
     ]
 
     /// The version a database has once every script here is applied.

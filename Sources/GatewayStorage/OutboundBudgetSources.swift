@@ -3,10 +3,15 @@ public import PurviewWorkflow
 
 /// Where the outbound budget's rate tokens come from for a given store.
 public enum OutboundBudgetSources {
-    /// This process's own state: SQLite serves one process, so its budget is the deployment's.
+    /// PostgreSQL: one budget for every replica on the database (`PostgresOutboundRate`). SQLite serves one
+    /// process, whose own budget is then the deployment's.
     public static func rate(
-        for url: DatabaseURL, store: any DurableRequestStore, configuration: OutboundBudgetConfiguration, logger: Logger
-    ) async -> any OutboundRateSource {
-        LocalOutboundRate(configuration: configuration)
+        for store: any DurableRequestStore, configuration: OutboundBudgetConfiguration, logger: Logger
+    ) -> any OutboundRateSource {
+        if let postgres = store as? PostgresRequestStore {
+            return PostgresOutboundRate(
+                pool: postgres.pool, configuration: configuration, logger: logger.with("component", "outbound-budget"))
+        }
+        return LocalOutboundRate(configuration: configuration)
     }
 }

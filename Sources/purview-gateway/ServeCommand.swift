@@ -112,7 +112,7 @@ enum ServeCommand {
         clientConfiguration.maxConnectionsPerOrigin = budgetConfiguration.maxInFlight + 2
         let budget = OutboundBudget(
             configuration: budgetConfiguration,
-            rate: await OutboundBudgetSources.rate(for: databaseURL, store: store, configuration: budgetConfiguration, logger: logger))
+            rate: OutboundBudgetSources.rate(for: store, configuration: budgetConfiguration, logger: logger))
         let http = try HTTPClient(configuration: clientConfiguration, logger: logger.with("component", "http-client"))
         let purviewHealth = UpstreamHealth()
         let tokenHealth = UpstreamHealth()
@@ -199,6 +199,8 @@ enum ServeCommand {
 
         let sampler = MetricsSampler(service: service, metrics: metrics) {
             metrics.gauge("gateway_token_fetches", help: "Token requests made to the identity provider").set(tokenCache.fetchCount)
+            metrics.gauge("gateway_purview_budget_in_flight", help: "Calls to Purview holding an outbound budget slot").set(budget.inFlight)
+            metrics.gauge("gateway_purview_throttled_answers", help: "429 answers from Purview since start").set(budget.throttledAnswers)
         }
         let background = Task {
             await withDiscardingTaskGroup { group in

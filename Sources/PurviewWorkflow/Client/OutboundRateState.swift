@@ -65,13 +65,19 @@ public struct OutboundRateState: Sendable, Hashable {
 
     /// One call wants to go out at `now`.
     public mutating func take(now: Double, _ configuration: OutboundBudgetConfiguration) -> Decision {
+        let (granted, retryAfter) = take(upTo: 1, now: now, configuration)
+        return granted == 1 ? .granted : .retry(afterSeconds: retryAfter)
+    }
+
+    /// Takes as many whole tokens as there are, at most `count`; when none, also says when the next one is due.
+    public mutating func take(upTo count: Int, now: Double, _ configuration: OutboundBudgetConfiguration)
+        -> (granted: Int, retryAfterSeconds: Double)
+    {
         let rate = rate(at: now, configuration)
         refill(now: now, rate: rate, configuration)
-        if tokens >= 1 {
-            tokens -= 1
-            return .granted
-        }
-        return .retry(afterSeconds: max((1 - tokens) / rate, 0.001))
+        let granted = max(0, min(count, Int(tokens.rounded(.down))))
+        tokens -= Double(granted)
+        return (granted, max((1 - tokens) / rate, 0.001))
     }
 
     /// Purview answered 429 at `now`: cut the rate, unless it was cut less than a cooldown ago.
