@@ -42,11 +42,15 @@ import Testing
         return total.count.load(ordering: .relaxed)
     }
 
-    func withReplicas(_ count: Int, _ body: ([PostgresRequestStore], [PostgresOutboundRate]) async throws -> Void) async throws {
+    func withReplicas(_ count: Int, _ body: ([PostgresRequestStore], [PostgresOutboundRate]) async throws -> Void)
+        async throws
+    {
         try await withPostgresStore { first, schema in
             var stores = [first]
             for _ in 1..<count { stores.append(try await PostgresRequestStore.open(url: schema.url, poolSize: 2)) }
-            let rates = stores.map { PostgresOutboundRate(pool: $0.pool, configuration: configuration(), logger: .disabled()) }
+            let rates = stores.map {
+                PostgresOutboundRate(pool: $0.pool, configuration: configuration(), logger: .disabled())
+            }
             do {
                 try await body(stores, rates)
             } catch {
@@ -87,7 +91,8 @@ import Testing
             await stores[1].close()
             let budget = OutboundBudget(configuration: configuration(), rate: rates[1])
             let granted = await grants([budget], seconds: 0.5)
-            #expect(granted >= 10 && granted <= 25 + 5 + 1, "alone, the replica got \(granted) permits in 0.5 s at 50/s")
+            #expect(
+                granted >= 10 && granted <= 25 + 5 + 1, "alone, the replica got \(granted) permits in 0.5 s at 50/s")
         }
     }
 }

@@ -17,7 +17,10 @@ import Testing
     }
 
     /// Tokens granted over `seconds`, asking every millisecond.
-    func granted(_ state: inout OutboundRateState, from start: Double, seconds: Double, _ configuration: OutboundBudgetConfiguration) -> Int {
+    func granted(
+        _ state: inout OutboundRateState, from start: Double, seconds: Double,
+        _ configuration: OutboundBudgetConfiguration
+    ) -> Int {
         var count = 0
         for step in 0..<Int(seconds * 1000) {
             if state.take(now: start + Double(step) / 1000, configuration) == .granted { count += 1 }
@@ -100,7 +103,8 @@ import Testing
     }
 
     @Test func slotsBoundCallsInFlightAndPassInOrder() async throws {
-        let budget = OutboundBudget(configuration: OutboundBudgetConfiguration(requestsPerSecond: 100_000, maxInFlight: 2))
+        let budget = OutboundBudget(
+            configuration: OutboundBudgetConfiguration(requestsPerSecond: 100_000, maxInFlight: 2))
         let first = try await budget.acquire()
         let second = try await budget.acquire()
         #expect(budget.inFlight == 2)
@@ -117,7 +121,8 @@ import Testing
     }
 
     @Test func aCancelledWaiterTakesNothing() async throws {
-        let budget = OutboundBudget(configuration: OutboundBudgetConfiguration(requestsPerSecond: 100_000, maxInFlight: 1))
+        let budget = OutboundBudget(
+            configuration: OutboundBudgetConfiguration(requestsPerSecond: 100_000, maxInFlight: 1))
         let held = try await budget.acquire()
         let waiter = Task { try await budget.acquire() }
         try await Task.sleep(for: .milliseconds(20))
@@ -136,7 +141,8 @@ import Testing
         let rate = LocalOutboundRate(configuration: configuration, clock: clock.read)
         let budget = OutboundBudget(configuration: configuration, rate: rate)
         let scripted = ScriptedTransport([
-            ScriptedTransport.json(429, #"{"error":{"code":"TooManyRequests","message":"slow down"}}"#, headers: ["Retry-After": "1"]),
+            ScriptedTransport.json(
+                429, #"{"error":{"code":"TooManyRequests","message":"slow down"}}"#, headers: ["Retry-After": "1"]),
             ScriptedTransport.empty(200),
         ])
         let transport = BudgetedTransport(scripted, budget: budget)
@@ -159,7 +165,8 @@ import Testing
     }
 
     @Test func aPrepaidPermitServesTheFirstAttemptOnly() async throws {
-        let budget = OutboundBudget(configuration: OutboundBudgetConfiguration(requestsPerSecond: 100_000, maxInFlight: 1))
+        let budget = OutboundBudget(
+            configuration: OutboundBudgetConfiguration(requestsPerSecond: 100_000, maxInFlight: 1))
         let scripted = ScriptedTransport([ScriptedTransport.empty(200), ScriptedTransport.empty(200)])
         let transport = BudgetedTransport(scripted, budget: budget)
         let request = HTTPClientRequest(method: .get, url: HTTPURL("https://purview.test/workflow/workflowruns")!)
@@ -176,11 +183,13 @@ import Testing
     }
 
     @Test func tokenFetchesTakeNoSlot() async throws {
-        let budget = OutboundBudget(configuration: OutboundBudgetConfiguration(requestsPerSecond: 100_000, maxInFlight: 1))
+        let budget = OutboundBudget(
+            configuration: OutboundBudgetConfiguration(requestsPerSecond: 100_000, maxInFlight: 1))
         let held = try await budget.acquire()
         let scripted = ScriptedTransport([ScriptedTransport.empty(200)])
         let tokens = BudgetedTransport(scripted, budget: budget, holdsSlot: false)
-        _ = try await tokens.execute(HTTPClientRequest(method: .post, url: HTTPURL("https://login.test/t/oauth2/v2.0/token")!))
+        _ = try await tokens.execute(
+            HTTPClientRequest(method: .post, url: HTTPURL("https://login.test/t/oauth2/v2.0/token")!))
         held.release()
         #expect(scripted.requests.count == 1)
     }
