@@ -30,7 +30,8 @@ import Testing
     }
 
     @Test func flagsOverrideTheEnvironment() throws {
-        let settings = try GatewaySettings.load(environment: ["GATEWAY_LISTEN": "0.0.0.0:9000"], flags: ["listen": "127.0.0.1:7000", "log-level": "debug"])
+        let settings = try GatewaySettings.load(
+            environment: ["GATEWAY_LISTEN": "0.0.0.0:9000"], flags: ["listen": "127.0.0.1:7000", "log-level": "debug"])
         #expect(settings.listen.port == 7000)
         #expect(settings.logLevel == .debug)
     }
@@ -60,12 +61,25 @@ import Testing
         (["GATEWAY_TLS_CERT": "/x.pem"], "GATEWAY_TLS_KEY"),
         (["GATEWAY_WAIT_BUDGET_SECONDS": "31"], "GATEWAY_WAIT_BUDGET_SECONDS"),
         (["GATEWAY_FORWARD_LEASE_SECONDS": "0"], "GATEWAY_FORWARD_LEASE_SECONDS"),
+        (["GATEWAY_PURVIEW_REQUESTS_PER_SECOND": "0"], "GATEWAY_PURVIEW_REQUESTS_PER_SECOND"),
+        (["GATEWAY_PURVIEW_MAX_IN_FLIGHT": "many"], "GATEWAY_PURVIEW_MAX_IN_FLIGHT"),
         (["PURVIEW_ENDPOINT": "not a url"], "PURVIEW_ENDPOINT"),
     ])
     func badSettingsNameThemselves(environment: [String: String], setting: String) {
         let error = failure(environment)
         #expect(error?.setting == setting)
         #expect(error.map { "\($0)".hasPrefix(setting + ": ") } == true)
+    }
+
+    @Test func outboundBudgetSettings() throws {
+        let defaults = try GatewaySettings.load(environment: [:])
+        #expect(defaults.purviewRequestsPerSecond == 100)
+        #expect(defaults.purviewMaxInFlight == 16)
+        let set = try GatewaySettings.load(environment: [
+            "GATEWAY_PURVIEW_REQUESTS_PER_SECOND": "2.5", "GATEWAY_PURVIEW_MAX_IN_FLIGHT": "4",
+        ])
+        #expect(set.purviewRequestsPerSecond == 2.5)
+        #expect(set.purviewMaxInFlight == 4)
     }
 
     @Test func badFlagsNameTheFlag() {
@@ -77,7 +91,8 @@ import Testing
         environment["AZURE_AUTHORITY_HOST"] = "https://login.microsoftonline.us"
         environment["PURVIEW_SCOPE"] = "https://purview.azure.us/.default"
         environment["PURVIEW_API_VERSION"] = "2022-05-01-preview"
-        guard case .service(_, let tokens, _, let version) = try GatewaySettings.load(environment: environment).purview else { return }
+        guard case .service(_, let tokens, _, let version) = try GatewaySettings.load(environment: environment).purview
+        else { return }
         #expect(tokens.tokenURL.description == "https://login.microsoftonline.us/t/oauth2/v2.0/token")
         #expect(tokens.scope == "https://purview.azure.us/.default")
         #expect(version == "2022-05-01-preview")

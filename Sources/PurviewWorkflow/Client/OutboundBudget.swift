@@ -63,12 +63,10 @@ private let monotonicOrigin = ContinuousClock.now
 public final class OutboundBudget: Sendable {
     public let configuration: OutboundBudgetConfiguration
     let rate: any OutboundRateSource
-    private struct Slots {
-        var inFlight = 0
-        var waiters: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
-        var nextWaiter: UInt64 = 0
-    }
-    private let slots = Mutex(Slots())
+    private let slots: FIFOGate
+    /// One waiter at a time asks the rate source, in arrival order; the others wait their turn instead of all
+    /// waking for the same token.
+    private let tokenTurn = FIFOGate(capacity: 1)
     private let throttledCount = Atomic<Int>(0)
     private let grantedCount = Atomic<Int>(0)
 
@@ -80,10 +78,11 @@ public final class OutboundBudget: Sendable {
             configuration.maxInFlight > 0 && configuration.requestsPerSecond > 0, "an outbound budget needs room")
         self.configuration = configuration
         self.rate = rate ?? LocalOutboundRate(configuration: configuration)
+        slots = FIFOGate(capacity: configuration.maxInFlight)
     }
 
     /// Calls holding a slot now.
-    public var inFlight: Int { slots.withLock { $0.inFlight } }
+    public var inFlight: Int { slots.inside }
     /// 429 answers seen since start.
     public var throttledAnswers: Int { throttledCount.load(ordering: .relaxed) }
     /// Permits given out since start.
@@ -91,11 +90,11 @@ public final class OutboundBudget: Sendable {
 
     /// Waits for a free slot and a rate token. Throws only when the task is cancelled (nothing was taken then).
     public func acquire() async throws(CancellationError) -> OutboundPermit {
-        try await takeSlot()
+        try await slots.enter()
         do {
             try await takeToken()
         } catch {
-            freeSlot()
+            slots.leave()
             throw error
         }
         grantedCount.add(1, ordering: .relaxed)
@@ -105,6 +104,8 @@ public final class OutboundBudget: Sendable {
     /// Waits for a rate token only (calls that must not wait for a slot, such as token fetches made while
     /// the caller holds one).
     public func takeToken() async throws(CancellationError) {
+        try await tokenTurn.enter()
+        defer { tokenTurn.leave() }
         // Bounded: a token is due within 1/minimumRequestsPerSecond, so this ends long before the count does.
         for _ in 0..<1_000_000 {
             if Task.isCancelled { throw CancellationError() }
@@ -124,49 +125,67 @@ public final class OutboundBudget: Sendable {
         await rate.throttled()
     }
 
-    private func takeSlot() async throws(CancellationError) {
-        let waiter: UInt64? = slots.withLock { slots in
-            if slots.inFlight < configuration.maxInFlight && slots.waiters.isEmpty {
-                slots.inFlight += 1
+    func freeSlot() { slots.leave() }
+}
+
+/// At most `capacity` tasks inside at once; the others wait in arrival order. A waiter that is cancelled leaves
+/// the queue without entering.
+final class FIFOGate: Sendable {
+    private struct State {
+        var inside = 0
+        var waiters: [(id: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
+        var nextWaiter: UInt64 = 0
+    }
+    let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    var inside: Int { state.withLock { $0.inside } }
+
+    func enter() async throws(CancellationError) {
+        let waiter: UInt64? = state.withLock { state in
+            if state.inside < capacity && state.waiters.isEmpty {
+                state.inside += 1
                 return nil
             }
-            slots.nextWaiter += 1
-            return slots.nextWaiter
+            state.nextWaiter += 1
+            return state.nextWaiter
         }
         guard let waiter else { return }
-        let granted = await withTaskCancellationHandler {
+        let entered = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let cancelled = slots.withLock { slots -> Bool in
+                let cancelled = state.withLock { state -> Bool in
                     if Task.isCancelled { return true }
-                    // A slot may have been freed between the first look and now.
-                    if slots.inFlight < configuration.maxInFlight && slots.waiters.isEmpty {
-                        slots.inFlight += 1
+                    // Room may have been made between the first look and now.
+                    if state.inside < capacity && state.waiters.isEmpty {
+                        state.inside += 1
                         continuation.resume(returning: true)
                         return false
                     }
-                    slots.waiters.append((waiter, continuation))
+                    state.waiters.append((waiter, continuation))
                     return false
                 }
                 if cancelled { continuation.resume(returning: false) }
             }
         } onCancel: {
-            let removed = slots.withLock { slots -> CheckedContinuation<Bool, Never>? in
-                guard let index = slots.waiters.firstIndex(where: { $0.id == waiter }) else { return nil }
-                return slots.waiters.remove(at: index).continuation
+            let removed = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == waiter }) else { return nil }
+                return state.waiters.remove(at: index).continuation
             }
             removed?.resume(returning: false)
         }
-        if !granted { throw CancellationError() }
+        if !entered { throw CancellationError() }
     }
 
-    /// Gives a slot back, straight to the longest waiter if there is one.
-    func freeSlot() {
-        let next = slots.withLock { slots -> CheckedContinuation<Bool, Never>? in
-            if slots.waiters.isEmpty {
-                slots.inFlight -= 1
+    /// Leaves, handing the place straight to the longest waiter if there is one.
+    func leave() {
+        let next = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            if state.waiters.isEmpty {
+                state.inside -= 1
                 return nil
             }
-            return slots.waiters.removeFirst().continuation
+            return state.waiters.removeFirst().continuation
         }
         next?.resume(returning: true)
     }
