@@ -30,8 +30,7 @@ import Testing
     }
 
     @Test func flagsOverrideTheEnvironment() throws {
-        let settings = try GatewaySettings.load(
-            environment: ["GATEWAY_LISTEN": "0.0.0.0:9000"], flags: ["listen": "127.0.0.1:7000", "log-level": "debug"])
+        let settings = try GatewaySettings.load(environment: ["GATEWAY_LISTEN": "0.0.0.0:9000"], flags: ["listen": "127.0.0.1:7000", "log-level": "debug"])
         #expect(settings.listen.port == 7000)
         #expect(settings.logLevel == .debug)
     }
@@ -91,8 +90,7 @@ import Testing
         environment["AZURE_AUTHORITY_HOST"] = "https://login.microsoftonline.us"
         environment["PURVIEW_SCOPE"] = "https://purview.azure.us/.default"
         environment["PURVIEW_API_VERSION"] = "2022-05-01-preview"
-        guard case .service(_, let tokens, _, let version) = try GatewaySettings.load(environment: environment).purview
-        else { return }
+        guard case .service(_, let tokens, _, let version) = try GatewaySettings.load(environment: environment).purview else { return }
         #expect(tokens.tokenURL.description == "https://login.microsoftonline.us/t/oauth2/v2.0/token")
         #expect(tokens.scope == "https://purview.azure.us/.default")
         #expect(version == "2022-05-01-preview")
