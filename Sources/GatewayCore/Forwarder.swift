@@ -5,7 +5,8 @@ import Synchronization
 
 /// Settings of the forwarder.
 public struct ForwarderConfiguration: Sendable {
-    /// Requests sent to Purview at once.
+    /// Requests claimed and in hand at once. With an outbound budget, how many of them are on the wire (and
+    /// `submitting`) is bounded by its slots instead; the others wait `queued`.
     public var concurrency = 32
     /// How long a claimed request is reserved for this forwarder.
     public var lease: Duration = .seconds(120)

@@ -58,32 +58,6 @@ import Testing
         #expect(budget.inFlight == 0, "every slot was given back")
     }
 
-    @Test func withoutABudgetEveryClaimedSendIsMarkedAtOnce() async throws {
-        // The behaviour the budget exists to prevent, kept visible: the forwarder alone bounds nothing below
-        // its concurrency.
-        purview.state.withLock { $0.holdSubmissions = true }
-        var forwarder = ForwarderConfiguration()
-        forwarder.concurrency = 8
-        forwarder.idlePollInterval = .milliseconds(20)
-        let gateway = GatewayService(store: store, purview: purview, forwarder: forwarder, logger: .disabled())
-        for index in 0..<12 {
-            _ = try await gateway.submit(
-                kind: .termCreation, body: body(index), clientName: "portal", idempotencyKey: nil, wait: .zero)
-        }
-        let loops = Task { await gateway.run() }
-        defer { loops.cancel() }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while purview.state.withLock({ $0.submissionsInProgress }) < 8 && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        #expect(try await count(.submitting) == 8)
-        purview.releaseHeldSubmissions()
-        while try await count(.submitted) < 12 && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect(purview.submissionCount == 12)
-    }
-
     @Test func cancelledWhileWaitingForASlotLeavesTheRequestQueued() async throws {
         purview.state.withLock { $0.holdSubmissions = true }
         let budget = OutboundBudget(
