@@ -78,7 +78,7 @@ public struct GatewaySettings: Sendable {
     /// deployment when the store is PostgreSQL), cut while Purview answers 429.
     public var purviewRequestsPerSecond = 100.0
     /// `GATEWAY_PURVIEW_MAX_IN_FLIGHT`: calls to Purview in flight at once, per replica.
-    public var purviewMaxInFlight = 16
+    public var purviewMaxInFlight = 32
 
     public init() {}
 
@@ -105,7 +105,7 @@ public struct GatewaySettings: Sendable {
         ("SSL_CERT_FILE", "extra CA bundle to trust (private CAs, TLS-inspecting proxies)"),
         ("HTTPS_PROXY / NO_PROXY", "proxy for outbound https, and hosts that bypass it"),
         ("GATEWAY_PURVIEW_REQUESTS_PER_SECOND", "outbound budget: calls to Purview per second, whole deployment (default 100)"),
-        ("GATEWAY_PURVIEW_MAX_IN_FLIGHT", "outbound budget: calls to Purview at once, per replica (default 16)"),
+        ("GATEWAY_PURVIEW_MAX_IN_FLIGHT", "outbound budget: calls to Purview at once, per replica (default 32)"),
     ]
 
     /// Reads `environment`, then applies `flags` (`--listen`, `--database-url`, ...), which win.

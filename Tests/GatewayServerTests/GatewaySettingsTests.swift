@@ -73,7 +73,7 @@ import Testing
     @Test func outboundBudgetSettings() throws {
         let defaults = try GatewaySettings.load(environment: [:])
         #expect(defaults.purviewRequestsPerSecond == 100)
-        #expect(defaults.purviewMaxInFlight == 16)
+        #expect(defaults.purviewMaxInFlight == 32)
         let set = try GatewaySettings.load(environment: [
             "GATEWAY_PURVIEW_REQUESTS_PER_SECOND": "2.5", "GATEWAY_PURVIEW_MAX_IN_FLIGHT": "4",
         ])

@@ -4,7 +4,7 @@ public struct OutboundBudgetConfiguration: Sendable, Hashable {
     /// Calls per second when Purview is not throttling.
     public var requestsPerSecond: Double = 50
     /// Calls in flight at once (per process).
-    public var maxInFlight = 16
+    public var maxInFlight = 32
     /// A 429 multiplies the rate by this.
     public var decreaseFactor = 0.5
     /// The rate never falls below this.
