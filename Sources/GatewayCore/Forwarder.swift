@@ -5,7 +5,8 @@ import Synchronization
 
 /// Settings of the forwarder.
 public struct ForwarderConfiguration: Sendable {
-    /// Requests sent to Purview at once.
+    /// Requests claimed and in hand at once. With an outbound budget, how many of them are on the wire (and
+    /// `submitting`) is bounded by its slots instead; the others wait `queued`.
     public var concurrency = 32
     /// How long a claimed request is reserved for this forwarder.
     public var lease: Duration = .seconds(120)
@@ -106,6 +107,8 @@ public final class Forwarder: Sendable {
     let notifier: RequestSettleNotifier
     let now: @Sendable () -> Date
     let random: @Sendable () -> Double
+    /// When set, a send waits for its share of the budget before the request is marked `submitting`.
+    let budget: OutboundBudget?
     private let wakeups: AsyncStream<Void>
     private let wakeupContinuation: AsyncStream<Void>.Continuation
     private let inFlight = Atomic<Int>(0)
@@ -114,8 +117,9 @@ public final class Forwarder: Sendable {
     public init(
         store: any RequestStore, purview: any PurviewWorkflowAPI, configuration: ForwarderConfiguration = ForwarderConfiguration(),
         notifier: RequestSettleNotifier, logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
-        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, budget: OutboundBudget? = nil
     ) {
+        self.budget = budget
         self.store = store
         self.purview = purview
         self.configuration = configuration
@@ -196,7 +200,24 @@ public final class Forwarder: Sendable {
             _ = await transition(&request, .gaveUp(RequestError(code: "forwarding_expired", message: "Purview could not be reached for \(Int(configuration.giveUpAfter.seconds / 3600)) hours")), log: log)
             return
         }
+        // The slot and rate token come first: a request waiting for them stays `queued`, so a crash while it
+        // waits leaves nothing in doubt. Only a send that can go out at once is marked `submitting`.
+        var permit: OutboundPermit?
+        if let budget {
+            do {
+                permit = try await budget.acquire()
+            } catch {
+                return
+            }
+        }
+        defer { permit?.release() }
         guard await transition(&request, .sendStarted, log: log) else { return }
+        await OutboundBudget.$prepaid.withValue(permit) {
+            await send(&request, log: log, keepLease: &keepLease)
+        }
+    }
+
+    private func send(_ request: inout GatewayRequest, log: Logger, keepLease: inout Bool) async {
         let payload = UserRequestPayload(
             operations: request.operations.map { UserRequestOperation(type: OperationType(rawValue: $0.type), payload: $0.payload) },
             comment: RequestMapper.purviewComment(requestedBy: request.requestedBy, clientName: request.clientName, comment: request.comment))

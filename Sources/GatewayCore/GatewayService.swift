@@ -18,7 +18,8 @@ public final class GatewayService: Sendable {
 
     public init(
         store: any RequestStore, purview: any PurviewWorkflowAPI, forwarder: ForwarderConfiguration = ForwarderConfiguration(),
-        poller: PollerConfiguration = PollerConfiguration(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
+        poller: PollerConfiguration = PollerConfiguration(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
+        budget: OutboundBudget? = nil
     ) {
         self.store = store
         self.purview = purview
@@ -26,7 +27,7 @@ public final class GatewayService: Sendable {
         self.now = now
         let notifier = RequestSettleNotifier()
         self.notifier = notifier
-        self.forwarder = Forwarder(store: store, purview: purview, configuration: forwarder, notifier: notifier, logger: logger.with("component", "forwarder"), now: now)
+        self.forwarder = Forwarder(store: store, purview: purview, configuration: forwarder, notifier: notifier, logger: logger.with("component", "forwarder"), now: now, budget: budget)
         self.poller = Poller(store: store, purview: purview, configuration: poller, logger: logger.with("component", "poller"), now: now)
     }
 

@@ -81,6 +81,11 @@ public struct GatewaySettings: Sendable {
     public var defaultRateLimit: RateLimit? = .standard
     /// `GATEWAY_API_KEYS_POLL_SECONDS`: how often the keys file is checked for a change on disk.
     public var apiKeysPollInterval: Duration = .seconds(5)
+    /// `GATEWAY_PURVIEW_REQUESTS_PER_SECOND`: the outbound budget's rate for every call to Purview (for the whole
+    /// deployment when the store is PostgreSQL), cut while Purview answers 429.
+    public var purviewRequestsPerSecond = 100.0
+    /// `GATEWAY_PURVIEW_MAX_IN_FLIGHT`: calls to Purview in flight at once, per replica.
+    public var purviewMaxInFlight = 32
 
     public init() {}
 
@@ -110,6 +115,8 @@ public struct GatewaySettings: Sendable {
         ("LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info)"),
         ("SSL_CERT_FILE", "extra CA bundle to trust (private CAs, TLS-inspecting proxies)"),
         ("HTTPS_PROXY / NO_PROXY", "proxy for outbound https, and hosts that bypass it"),
+        ("GATEWAY_PURVIEW_REQUESTS_PER_SECOND", "outbound budget: calls to Purview per second, whole deployment (default 100)"),
+        ("GATEWAY_PURVIEW_MAX_IN_FLIGHT", "outbound budget: calls to Purview at once, per replica (default 32)"),
     ]
 
     /// Reads `environment`, then applies `flags` (`--listen`, `--database-url`, ...), which win.
@@ -160,6 +167,18 @@ public struct GatewaySettings: Sendable {
             settings.pollInterval = .milliseconds(Int64(seconds * 1000))
         }
         try loadOperations(into: &settings, value)
+        if let (text, name) = value("GATEWAY_PURVIEW_REQUESTS_PER_SECOND") {
+            guard let rate = Double(text), rate >= 0.1, rate <= 100_000 else {
+                throw SettingsError(name, "expected calls per second from 0.1 to 100000, got '\(text)'")
+            }
+            settings.purviewRequestsPerSecond = rate
+        }
+        if let (text, name) = value("GATEWAY_PURVIEW_MAX_IN_FLIGHT") {
+            guard let count = Int(text), (1...1024).contains(count) else {
+                throw SettingsError(name, "expected a whole number from 1 to 1024, got '\(text)'")
+            }
+            settings.purviewMaxInFlight = count
+        }
         if let (text, name) = value("PURVIEW_ENDPOINT", flag: "purview-endpoint") {
             guard let endpoint = HTTPURL(text) else { throw SettingsError(name, "expected an https URL such as https://acct.purview.azure.com, got '\(text)'") }
             settings.purview = try service(endpoint: endpoint, environment: environment)

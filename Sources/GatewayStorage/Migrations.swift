@@ -45,6 +45,17 @@ enum Migrations {
         """
         CREATE INDEX requests_retention ON requests (status, updated_at);
         """,
+        // 4: the outbound budget table, used only by PostgreSQL (several replicas); kept here so version 4 means
+        // the same tables in both stores.
+        """
+        CREATE TABLE outbound_budget (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            tokens DOUBLE PRECISION NOT NULL,
+            updated_at BIGINT NOT NULL,
+            rate_at_cut DOUBLE PRECISION,
+            cut_at BIGINT
+        );
+        """,
     ]
 
     /// The version a database has once every script here is applied.

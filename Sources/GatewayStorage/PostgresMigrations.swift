@@ -46,6 +46,17 @@ enum PostgresMigrations {
         """
         CREATE INDEX requests_retention ON requests (status, updated_at);
         """,
+        // 4: the outbound budget to Purview shared by every replica (docs/OUTBOUND-BUDGET.md): one row, a token
+        // bucket whose rate is cut on 429. Times are the database server's Unix milliseconds.
+        """
+        CREATE TABLE outbound_budget (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            tokens DOUBLE PRECISION NOT NULL,
+            updated_at BIGINT NOT NULL,
+            rate_at_cut DOUBLE PRECISION,
+            cut_at BIGINT
+        );
+        """,
     ]
 
     static var latestVersion: Int { scripts.count }

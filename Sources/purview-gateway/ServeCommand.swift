@@ -105,18 +105,28 @@ enum ServeCommand {
             credential = .secret(started.gatewaySecret)
             clientConfiguration.proxy = .direct
         }
+        // One outbound budget for every call to Purview. The client gets a connection for each of its slots (and
+        // two for token fetches), so a call holding a slot never queues inside the client.
+        let budgetConfiguration = OutboundBudgetConfiguration(
+            requestsPerSecond: settings.purviewRequestsPerSecond, maxInFlight: settings.purviewMaxInFlight)
+        clientConfiguration.maxConnectionsPerOrigin = budgetConfiguration.maxInFlight + 2
+        let budget = OutboundBudget(
+            configuration: budgetConfiguration,
+            rate: OutboundBudgetSources.rate(for: store, configuration: budgetConfiguration, logger: logger))
         let http = try HTTPClient(configuration: clientConfiguration, logger: logger.with("component", "http-client"))
         let purviewHealth = UpstreamHealth()
         let tokenHealth = UpstreamHealth()
         let tokenCache = TokenCache(
             fetcher: ClientCredentialsFetcher(
                 endpoint: tokenEndpoint, credential: credential,
-                transport: InstrumentedTransport(http, metrics: metrics, peer: "token", health: tokenHealth)),
+                transport: BudgetedTransport(
+                    InstrumentedTransport(http, metrics: metrics, peer: "token", health: tokenHealth), budget: budget, holdsSlot: false)),
             clock: ContinuousClock())
         var purviewConfiguration = PurviewClientConfiguration(endpoint: purviewEndpoint)
         purviewConfiguration.apiVersion = apiVersion
         let purview = PurviewClient(
-            configuration: purviewConfiguration, transport: InstrumentedTransport(http, metrics: metrics, peer: "purview", health: purviewHealth),
+            configuration: purviewConfiguration,
+            transport: BudgetedTransport(InstrumentedTransport(http, metrics: metrics, peer: "purview", health: purviewHealth), budget: budget),
             tokens: tokenCache)
 
         // API keys: the keys file, or (embedded default only) a development key made now.
@@ -142,7 +152,7 @@ enum ServeCommand {
         forwarding.lease = settings.forwardLease
         var polling = PollerConfiguration()
         polling.interval = settings.pollInterval
-        let service = GatewayService(store: store, purview: purview, forwarder: forwarding, poller: polling, logger: logger)
+        let service = GatewayService(store: store, purview: purview, forwarder: forwarding, poller: polling, logger: logger, budget: budget)
         let embedded = emulator != nil
         let health = HealthDetails {
             var checks: JSONObject = [:]
@@ -205,6 +215,8 @@ enum ServeCommand {
 
         let sampler = MetricsSampler(service: service, metrics: metrics) {
             metrics.gauge("gateway_token_fetches", help: "Token requests made to the identity provider").set(tokenCache.fetchCount)
+            metrics.gauge("gateway_purview_budget_in_flight", help: "Calls to Purview holding an outbound budget slot").set(budget.inFlight)
+            metrics.gauge("gateway_purview_throttled_answers", help: "429 answers from Purview since start").set(budget.throttledAnswers)
         }
         let webhooks = try WebhookWiring.start(
             store: store, api: api, environment: environment, metrics: metrics, logger: logger)

@@ -25,6 +25,11 @@ final class FakePurview: PurviewWorkflowAPI {
         var listUnreachable = false
         /// `GET /workflowruns/{id}` calls.
         var runReads = 0
+        /// While true, submissions wait (as on a slow network) until `releaseHeldSubmissions()`.
+        var holdSubmissions = false
+        var held: [CheckedContinuation<Void, Never>] = []
+        /// Submissions that have reached Purview and not yet been answered.
+        var submissionsInProgress = 0
     }
 
     let state = Mutex(State())
@@ -37,7 +42,26 @@ final class FakePurview: PurviewWorkflowAPI {
         PurviewClientError(kind: kind, status: status, code: code, message: "scripted \(code)", serviceError: nil, clientRequestId: "c", serviceRequestId: nil, retryAfter: retryAfter)
     }
 
+    /// Answers every held submission and stops holding new ones.
+    func releaseHeldSubmissions() {
+        let held = state.withLock { state in
+            state.holdSubmissions = false
+            defer { state.held = [] }
+            return state.held
+        }
+        for continuation in held { continuation.resume() }
+    }
+
     func submitUserRequest(_ payload: UserRequestPayload, options: PurviewCallOptions) async throws(PurviewClientError) -> PurviewResponse<UserRequestResponse> {
+        state.withLock { $0.submissionsInProgress += 1 }
+        defer { state.withLock { $0.submissionsInProgress -= 1 } }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let wait = state.withLock { state in
+                if state.holdSubmissions { state.held.append(continuation) }
+                return state.holdSubmissions
+            }
+            if !wait { continuation.resume() }
+        }
         let result: Result<UserRequestResponse, PurviewClientError> = state.withLock { state in
             state.submissions.append(payload)
             let behaviour = state.behaviours.isEmpty ? .accept(runs: 1) : state.behaviours.removeFirst()

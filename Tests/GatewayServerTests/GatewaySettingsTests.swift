@@ -60,12 +60,25 @@ import Testing
         (["GATEWAY_TLS_CERT": "/x.pem"], "GATEWAY_TLS_KEY"),
         (["GATEWAY_WAIT_BUDGET_SECONDS": "31"], "GATEWAY_WAIT_BUDGET_SECONDS"),
         (["GATEWAY_FORWARD_LEASE_SECONDS": "0"], "GATEWAY_FORWARD_LEASE_SECONDS"),
+        (["GATEWAY_PURVIEW_REQUESTS_PER_SECOND": "0"], "GATEWAY_PURVIEW_REQUESTS_PER_SECOND"),
+        (["GATEWAY_PURVIEW_MAX_IN_FLIGHT": "many"], "GATEWAY_PURVIEW_MAX_IN_FLIGHT"),
         (["PURVIEW_ENDPOINT": "not a url"], "PURVIEW_ENDPOINT"),
     ])
     func badSettingsNameThemselves(environment: [String: String], setting: String) {
         let error = failure(environment)
         #expect(error?.setting == setting)
         #expect(error.map { "\($0)".hasPrefix(setting + ": ") } == true)
+    }
+
+    @Test func outboundBudgetSettings() throws {
+        let defaults = try GatewaySettings.load(environment: [:])
+        #expect(defaults.purviewRequestsPerSecond == 100)
+        #expect(defaults.purviewMaxInFlight == 32)
+        let set = try GatewaySettings.load(environment: [
+            "GATEWAY_PURVIEW_REQUESTS_PER_SECOND": "2.5", "GATEWAY_PURVIEW_MAX_IN_FLIGHT": "4",
+        ])
+        #expect(set.purviewRequestsPerSecond == 2.5)
+        #expect(set.purviewMaxInFlight == 4)
     }
 
     @Test func badFlagsNameTheFlag() {
