@@ -15,7 +15,8 @@
 # Environment: SUBMIT_CONNECTIONS (default 64); DRAIN_TIMEOUT seconds per drain (default 90);
 #   PROFILE=perf-stat (syscall counts of the gateway during each submission run) or PROFILE=perf-record
 #   (call graphs of the gateway during GET c=64 and each submission run; top symbols printed);
-#   KEEP=1 keeps the work folder (logs, samples, databases, perf data).
+#   KEEP=1 keeps the work folder (logs, samples, databases, perf data); BINARY=path runs that purview-gateway
+#   build instead of building the release one (to compare builds in the same window).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 duration="${1:-10}"
@@ -35,8 +36,12 @@ if [[ "$profile" == perf-* ]] && ! command -v perf >/dev/null; then
     echo "PROFILE=$profile needs perf (Debian: linux-perf)" >&2
     exit 2
 fi
-swift build -c release --product purview-gateway >/dev/null
-binary="$(swift build -c release --show-bin-path)/purview-gateway"
+if [ -n "${BINARY:-}" ]; then
+    binary="$(realpath "$BINARY")"
+else
+    swift build -c release --product purview-gateway >/dev/null
+    binary="$(swift build -c release --show-bin-path)/purview-gateway"
+fi
 monitor=Benchmarks/gateway/monitor.py
 no_workflow_config=Benchmarks/gateway/no-workflow-emulator.json
 
