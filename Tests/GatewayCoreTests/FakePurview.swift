@@ -25,6 +25,8 @@ final class FakePurview: PurviewWorkflowAPI {
         var listUnreachable = false
         /// `GET /workflowruns/{id}` calls.
         var runReads = 0
+        /// `GET /workflowtasks` listings (pages fetched).
+        var taskListings = 0
     }
 
     let state = Mutex(State())
@@ -101,7 +103,10 @@ final class FakePurview: PurviewWorkflowAPI {
 
     func listWorkflowTasks(_ query: WorkflowTaskQuery, options: PurviewCallOptions) -> PurviewPages<WorkflowTask> {
         let tasks = state.withLock { $0.tasks }
-        return PurviewPages(first: HTTPURLForTests.url) { _ async throws(PurviewClientError) in Page(value: tasks) } resolve: { _ in nil }
+        return PurviewPages(first: HTTPURLForTests.url) { _ async throws(PurviewClientError) in
+            self.state.withLock { $0.taskListings += 1 }
+            return Page(value: tasks)
+        } resolve: { _ in nil }
     }
 
     /// Moves a run along as Purview would, with one approval task in the given state.

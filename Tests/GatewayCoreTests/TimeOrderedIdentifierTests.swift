@@ -16,9 +16,13 @@ import Testing
     }
 
     @Test func laterIdsSortAfterEarlierOnesAndIdsDiffer() {
-        let ids = (0..<200).map { TimeOrderedIdentifier.make(at: Date(timeIntervalSince1970: 1_800_000_000 + Double($0) / 1000)) }
+        let ids = (0..<200).map {
+            TimeOrderedIdentifier.make(at: Date(timeIntervalSince1970: 1_800_000_000 + Double($0) / 1000))
+        }
         #expect(ids == ids.sorted())
-        let sameInstant = (0..<1000).map { _ in TimeOrderedIdentifier.make(at: Date(timeIntervalSince1970: 1_800_000_000)) }
+        let sameInstant = (0..<1000).map { _ in
+            TimeOrderedIdentifier.make(at: Date(timeIntervalSince1970: 1_800_000_000))
+        }
         #expect(Set(sameInstant).count == 1000)
     }
 }
