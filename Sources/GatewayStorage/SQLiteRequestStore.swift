@@ -155,15 +155,13 @@ public final class SQLiteRequestStore: RequestStore {
     }
 
     public func get(id: String) async throws -> GatewayRequest? {
-        let document = try await read { connection in
+        try await read { connection in
             try connection.withCachedStatement("SELECT doc, version FROM requests WHERE id = ?") { statement in
                 try statement.bind([.text(id)])
-                guard try statement.step() else { return nil as StoredDocument? }
-                return statement.storedDocument(at: 0)
+                guard try statement.step() else { return nil }
+                return try statement.storedDocument(at: 0).decoded()
             }
         }
-        // Decoded on the caller's task: the reader threads only run SQL.
-        return try document?.decoded()
     }
 
     public func storedVersion(id: String) async throws -> Int? {
