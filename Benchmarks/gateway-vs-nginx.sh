@@ -15,7 +15,8 @@
 # Environment: SUBMIT_CONNECTIONS (default 64); DRAIN_TIMEOUT seconds per drain (default 90);
 #   PROFILE=perf-stat (syscall counts of the gateway during each submission run) or PROFILE=perf-record
 #   (call graphs of the gateway during GET c=64 and each submission run; top symbols printed);
-#   KEEP=1 keeps the work folder (logs, samples, databases, perf data).
+#   KEEP=1 keeps the work folder (logs, samples, databases, perf data); BINARY=path runs that purview-gateway
+#   build instead of building the release one (to compare builds in the same window).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 duration="${1:-10}"
@@ -35,8 +36,12 @@ if [[ "$profile" == perf-* ]] && ! command -v perf >/dev/null; then
     echo "PROFILE=$profile needs perf (Debian: linux-perf)" >&2
     exit 2
 fi
-swift build -c release --product purview-gateway >/dev/null
-binary="$(swift build -c release --show-bin-path)/purview-gateway"
+if [ -n "${BINARY:-}" ]; then
+    binary="$(realpath "$BINARY")"
+else
+    swift build -c release --product purview-gateway >/dev/null
+    binary="$(swift build -c release --show-bin-path)/purview-gateway"
+fi
 monitor=Benchmarks/gateway/monitor.py
 no_workflow_config=Benchmarks/gateway/no-workflow-emulator.json
 
@@ -110,6 +115,7 @@ printf '{"clients":[{"name":"bench","keySha256":["%s"],"scopes":["requests:write
     "$(printf %s "$api_key" | sha256sum | cut -d' ' -f1)" >"$work/keys.json"
 
 # start_gateway NAME EMULATOR_URL: a gateway with a fresh SQLite store; sets gateway_pid, gateway_url, database.
+# The intake quota and the outbound budget are off (set past reach): this measures capacity, not the limits.
 start_gateway() {
     database="$work/$1.db"
     env -i PATH="$PATH" HOME="${HOME:-/root}" \
@@ -117,6 +123,7 @@ start_gateway() {
         AZURE_CLIENT_ID="$gateway_client" AZURE_CLIENT_SECRET="$gateway_secret" SSL_CERT_FILE="$work/tls/cert.pem" \
         GATEWAY_API_KEYS_FILE="$work/keys.json" GATEWAY_DATABASE_URL="sqlite://$database" \
         GATEWAY_LISTEN=127.0.0.1:0 LOG_LEVEL=warning \
+        GATEWAY_RATE_LIMIT_PER_SECOND=0 GATEWAY_PURVIEW_REQUESTS_PER_SECOND=100000 \
         "$binary" serve >"$work/$1.out" 2>"$work/$1.err" &
     gateway_pid=$!
     pids+=("$gateway_pid")

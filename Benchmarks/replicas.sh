@@ -110,6 +110,7 @@ run_configuration() {
             AZURE_CLIENT_ID="$gateway_client" AZURE_CLIENT_SECRET="$gateway_secret" \
             SSL_CERT_FILE="$work/tls-$name/cert.pem" GATEWAY_API_KEYS_FILE="$work/keys.json" \
             GATEWAY_DATABASE_URL="$database_url" GATEWAY_LISTEN=127.0.0.1:0 LOG_LEVEL=warning \
+            GATEWAY_RATE_LIMIT_PER_SECOND=0 GATEWAY_PURVIEW_REQUESTS_PER_SECOND=100000 \
             "$binary" serve >"$work/$name-gateway-$index.out" 2>"$work/$name-gateway-$index.err" &
         gateway_pids+=($!)
         pids+=($!)

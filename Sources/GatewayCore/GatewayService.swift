@@ -64,7 +64,7 @@ public final class GatewayService: Sendable {
         case .failure(let failure): throw .invalid(failure)
         }
         let acceptedAt = Self.milliseconds(now())
-        var request = GatewayRequest(id: UUID().uuidString.lowercased(), clientName: clientName, validated: validated, idempotencyKey: idempotencyKey, now: acceptedAt)
+        var request = GatewayRequest(id: TimeOrderedIdentifier.make(at: acceptedAt), clientName: clientName, validated: validated, idempotencyKey: idempotencyKey, now: acceptedAt)
         request.traceId = traceId
         request.callbackUrl = request.callbackUrl ?? defaultCallbackUrl
         request.bodyDigest = Hex.encode(SHA256.hash(JSONValue.object(["kind": .string(kind.rawValue), "body": body]).canonicalBytes))

@@ -70,13 +70,14 @@ public final class Poller: Sendable {
         } else {
             lagMilliseconds.store(0, ordering: .relaxed)
         }
+        let listings = TaskListingShare()
         await withTaskGroup(of: Void.self) { group in
             var index = 0
             for request in due {
                 if index >= configuration.concurrency { await group.next() }
                 index += 1
                 group.addTask { [self] in
-                    _ = try? await refresh(request)
+                    _ = try? await refresh(request, sharing: listings)
                     try? await store.release(id: request.id, owner: configuration.owner)
                 }
             }
@@ -86,7 +87,12 @@ public final class Poller: Sendable {
     /// Reads every unfinished run of `request` and its approval tasks, and stores the result.
     @discardableResult
     public func refresh(_ original: GatewayRequest) async throws(PurviewClientError) -> GatewayRequest {
-        let runs = try await RunReader(purview: purview).read(original.runs, requestId: original.purviewClientRequestId, now: now())
+        try await refresh(original, sharing: nil)
+    }
+
+    /// `refresh`, with the task listings of a poll round shared (nil: fetched for this request alone).
+    func refresh(_ original: GatewayRequest, sharing listings: TaskListingShare?) async throws(PurviewClientError) -> GatewayRequest {
+        let runs = try await RunReader(purview: purview, listings: listings).read(original.runs, requestId: original.purviewClientRequestId, now: now())
         var request = original
         for _ in 0..<5 {
             var next = request
@@ -111,6 +117,7 @@ public final class Poller: Sendable {
 /// Turns Purview's runs and tasks into the gateway's `RunRecord`s.
 struct RunReader {
     let purview: any PurviewWorkflowAPI
+    var listings: TaskListingShare? = nil
 
     func read(_ known: [RunRecord], requestId: String, now: Date) async throws(PurviewClientError) -> [RunRecord] {
         var result: [RunRecord] = []
@@ -123,7 +130,16 @@ struct RunReader {
             var query = WorkflowTaskQuery()
             query.viewMode = "sent"
             query.workflowIds = [run.workflowId]
-            let tasks = try await purview.listWorkflowTasks(query, options: PurviewCallOptions(clientRequestId: requestId)).all()
+            let fetch: @Sendable () async throws(PurviewClientError) -> [WorkflowTask] = { [purview, query] () async throws(PurviewClientError) in
+                try await purview.listWorkflowTasks(query, options: PurviewCallOptions(clientRequestId: requestId)).all()
+            }
+            let listed: [WorkflowTask]
+            if let listings {
+                listed = try await listings.tasks(workflowId: run.workflowId, fetch: fetch)
+            } else {
+                listed = try await fetch()
+            }
+            let tasks = listed
                 .filter { $0.workflowRunId == run.id && $0.type == .approval }
                 .sorted { ($0.createdTime?.date ?? .distantPast) < ($1.createdTime?.date ?? .distantPast) }
             let approvals = tasks.map { task -> ApprovalDecision in

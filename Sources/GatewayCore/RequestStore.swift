@@ -81,4 +81,14 @@ public protocol RequestStore: Sendable {
 
     /// Cheap liveness check for readiness probes.
     func ping() async throws
+
+    /// The stored version of a request (nil when there is none), read without decoding the document, so a
+    /// caller holding a rendering of that version can reuse it. Every change to a request's document
+    /// increments its version.
+    func storedVersion(id: String) async throws -> Int?
+}
+
+extension RequestStore {
+    /// Stores that have no cheaper way read the whole request.
+    public func storedVersion(id: String) async throws -> Int? { try await get(id: id)?.version }
 }

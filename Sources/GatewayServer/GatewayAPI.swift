@@ -23,6 +23,7 @@ public final class GatewayAPI: Sendable {
     let shuttingDown = Atomic<Bool>(false)
     /// Per-client intake quotas.
     let rateLimiter: ClientRateLimiter
+    let renderedResources = RenderedResourceCache()
     /// Longest `Prefer: wait=N`.
     static let maximumWait: Duration = .seconds(30)
     /// JSON bodies of single requests; imports raise their own limit.
@@ -217,6 +218,18 @@ public final class GatewayAPI: Sendable {
     func get(request: ServerRequest, client: APIClient) async throws -> ServerResponse {
         let id = request.pathParameters["id"] ?? ""
         let refresh = Self.queryItems(request.query)["refresh"].map { $0 == "true" || $0 == "1" } ?? false
+        if !refresh, let cached = renderedResources.entry(id: id) {
+            let version: Int?
+            do {
+                version = try await service.store.storedVersion(id: id)
+            } catch {
+                throw Problem(.serviceUnavailable, code: "store_unavailable", title: "The store is unavailable", detail: "\(error)")
+            }
+            if version == cached.version {
+                guard client.allows(.requestsReadAll) || cached.clientName == client.name else { throw Problem.notFound("no request \(id)") }
+                return ServerResponse(status: .ok, contentType: "application/json", body: cached.body, headers: ["Cache-Control": "no-store"])
+            }
+        }
         let stored: GatewayRequest?
         do {
             stored = try await service.request(id: id, refresh: false)
@@ -231,7 +244,10 @@ public final class GatewayAPI: Sendable {
                 throw Problem(.badGateway, code: "purview_unavailable", title: "Purview could not be asked", detail: error.description)
             }
         }
-        return json(.ok, RequestResource.render(found))
+        let response = json(.ok, RequestResource.render(found))
+        // A refreshed request may hold runs newer than its stored version: only stored versions are cached.
+        if !refresh, let body = response.body.bytes { renderedResources.store(body, for: found) }
+        return response
     }
 
     func list(request: ServerRequest, client: APIClient) async throws -> ServerResponse {

@@ -138,7 +138,7 @@ final class GroupCommitWriter: Sendable {
                     try connection.execute(unsafeSQL: "BEGIN IMMEDIATE")
                     inTransaction = true
                 }
-                try connection.execute(unsafeSQL: "SAVEPOINT grouped_write")
+                try connection.execute("SAVEPOINT grouped_write")
             } catch {
                 abandonTransaction(error)
                 write.finish(failure: error)
@@ -146,7 +146,7 @@ final class GroupCommitWriter: Sendable {
             }
             if write.apply(on: connection) {
                 do {
-                    try connection.execute(unsafeSQL: "RELEASE grouped_write")
+                    try connection.execute("RELEASE grouped_write")
                     applied.append(write)
                 } catch {
                     abandonTransaction(error)
@@ -159,7 +159,7 @@ final class GroupCommitWriter: Sendable {
             if connection.isInTransaction {
                 do {
                     try connection.execute(unsafeSQL: "ROLLBACK TO grouped_write")
-                    try connection.execute(unsafeSQL: "RELEASE grouped_write")
+                    try connection.execute("RELEASE grouped_write")
                 } catch {
                     abandonTransaction(error)
                 }

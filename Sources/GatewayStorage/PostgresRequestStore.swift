@@ -159,6 +159,17 @@ public final class PostgresRequestStore: RequestStore {
         return try found.map(Self.storedDocument)?.decoded()
     }
 
+    public func storedVersion(id: String) async throws -> Int? {
+        let found = try await read { connection in
+            try connection.query("SELECT version FROM requests WHERE id = $1", [id]).rows.first
+        }
+        guard let found else { return nil }
+        guard let text = found.first ?? nil, let version = Int(text) else {
+            throw StoreError("a stored request has no version")
+        }
+        return version
+    }
+
     public func update(_ request: GatewayRequest) async throws -> GatewayRequest {
         let row = RequestRow(request)
         let parameters: [String?] = [

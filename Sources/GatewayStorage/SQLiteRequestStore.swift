@@ -157,10 +157,21 @@ public final class SQLiteRequestStore: RequestStore {
 
     public func get(id: String) async throws -> GatewayRequest? {
         try await read { connection in
-            let statement = try connection.prepare("SELECT doc, version FROM requests WHERE id = ?")
-            try statement.bind([.text(id)])
-            guard try statement.step() else { return nil }
-            return try statement.storedDocument(at: 0).decoded()
+            try connection.withCachedStatement("SELECT doc, version FROM requests WHERE id = ?") { statement in
+                try statement.bind([.text(id)])
+                guard try statement.step() else { return nil }
+                return try statement.storedDocument(at: 0).decoded()
+            }
+        }
+    }
+
+    public func storedVersion(id: String) async throws -> Int? {
+        try await read { connection in
+            try connection.withCachedStatement("SELECT version FROM requests WHERE id = ?") { statement in
+                try statement.bind([.text(id)])
+                guard try statement.step() else { return nil }
+                return statement.int(at: 0)
+            }
         }
     }
 

@@ -45,6 +45,11 @@ public final class SQLiteConnection {
     /// Where this connection's database lives.
     public let location: Location
 
+    /// Statements compiled once by ``withCachedStatement(_:_:)``, by SQL text; none is in use while it is here.
+    private var cachedStatements: [String: SQLiteStatement] = [:]
+    /// Bounds the cache for callers that build SQL text dynamically.
+    static let cachedStatementLimit = 64
+
     /// Opens (or creates) a database.
     public init(location: Location, mode: Mode = .readWriteCreate) throws {
         var flags: Int32 = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
@@ -88,6 +93,7 @@ public final class SQLiteConnection {
     }
 
     deinit {
+        cachedStatements.removeAll()
         // close_v2 defers the close until every statement and backup of this handle is finished.
         sqlite3_close_v2(handle)
     }
@@ -105,20 +111,40 @@ public final class SQLiteConnection {
         try SQLiteStatement(connection: self, sql: sql)
     }
 
+    /// Runs `body` with the statement compiled from `sql`, compiling it only the first time this connection sees
+    /// that text (parsing and planning cost more than running a simple statement). The statement is reset and
+    /// its bindings cleared when `body` returns, so it holds no read snapshot afterwards; do not keep it.
+    public func withCachedStatement<Result>(_ sql: String, _ body: (SQLiteStatement) throws -> Result) throws
+        -> Result
+    {
+        // Taken out while in use, so a nested use of the same text compiles its own.
+        let statement =
+            try cachedStatements.removeValue(forKey: sql)
+            ?? SQLiteStatement(connection: self, sql: sql, retainingConnection: false)
+        defer {
+            statement.reset()
+            statement.clearBindings()
+            if cachedStatements.count < Self.cachedStatementLimit { cachedStatements[sql] = statement }
+        }
+        return try body(statement)
+    }
+
     /// Runs one statement with positional `bindings` to completion and returns the number of rows it changed.
     @discardableResult
     public func execute(_ sql: String, _ bindings: [SQLiteValue] = []) throws -> Int {
-        let statement = try prepare(sql)
-        try statement.bind(bindings)
-        try statement.run()
+        try withCachedStatement(sql) { statement in
+            try statement.bind(bindings)
+            try statement.run()
+        }
         return changes
     }
 
     /// Runs one query with positional `bindings` and returns every row.
     public func query(_ sql: String, _ bindings: [SQLiteValue] = []) throws -> [SQLiteRow] {
-        let statement = try prepare(sql)
-        try statement.bind(bindings)
-        return try statement.allRows()
+        try withCachedStatement(sql) { statement in
+            try statement.bind(bindings)
+            return try statement.allRows()
+        }
     }
 
     /// Runs `body` in a transaction: commits when it returns, rolls back when it (or the commit) throws.

@@ -5,10 +5,12 @@ import CSQLite
 /// Not Sendable; it keeps its connection open while it exists.
 public final class SQLiteStatement {
     let handle: OpaquePointer
-    /// Kept so the database outlives the statement.
-    private let connection: SQLiteConnection
+    /// Kept so the database outlives the statement; nil for the statements a connection caches itself, which it
+    /// finalizes before it closes (a strong reference would keep both alive forever).
+    private let owner: SQLiteConnection?
+    private unowned(unsafe) let connection: SQLiteConnection
 
-    init(connection: SQLiteConnection, sql: String) throws {
+    init(connection: SQLiteConnection, sql: String, retainingConnection: Bool = true) throws {
         var statement: OpaquePointer? = nil
         var tail: UnsafePointer<CChar>? = nil
         let status = sql.withCString { text in
@@ -35,6 +37,7 @@ public final class SQLiteStatement {
             throw error
         }
         self.handle = statement
+        self.owner = retainingConnection ? connection : nil
         self.connection = connection
     }
 

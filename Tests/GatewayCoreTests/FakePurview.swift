@@ -30,6 +30,8 @@ final class FakePurview: PurviewWorkflowAPI {
         var held: [CheckedContinuation<Void, Never>] = []
         /// Submissions that have reached Purview and not yet been answered.
         var submissionsInProgress = 0
+        /// `GET /workflowtasks` listings (pages fetched).
+        var taskListings = 0
     }
 
     let state = Mutex(State())
@@ -125,7 +127,10 @@ final class FakePurview: PurviewWorkflowAPI {
 
     func listWorkflowTasks(_ query: WorkflowTaskQuery, options: PurviewCallOptions) -> PurviewPages<WorkflowTask> {
         let tasks = state.withLock { $0.tasks }
-        return PurviewPages(first: HTTPURLForTests.url) { _ async throws(PurviewClientError) in Page(value: tasks) } resolve: { _ in nil }
+        return PurviewPages(first: HTTPURLForTests.url) { _ async throws(PurviewClientError) in
+            self.state.withLock { $0.taskListings += 1 }
+            return Page(value: tasks)
+        } resolve: { _ in nil }
     }
 
     /// Moves a run along as Purview would, with one approval task in the given state.
