@@ -160,6 +160,8 @@ def test_minimum_kubernetes_version_matches_chart() -> None:
         ({"terminationGracePeriodSeconds": 10}, "terminationGracePeriodSeconds"),
         ({"ingress": {"enabled": True, "hosts": [{"host": "a.example.com", "path": "/"}]}}, "ingress/hosts/0"),
         ({"emulator": {"tls": {"existingSecrets": "x"}}}, "existingSecrets"),
+        ({"config": {"rateLimit": {"perSecnd": 5}}}, "perSecnd"),
+        ({"config": {"purviewBudget": {"maxInFlight": 5000}}}, "config/purviewBudget/maxInFlight"),
     ],
 )
 def test_values_schema_rejects_typos_and_bad_values(values: dict[str, Any], where: str) -> None:
@@ -300,6 +302,19 @@ def test_config_change_rolls_the_pods() -> None:
         return Rendered.of(values).one("Deployment")["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
 
     assert checksum({}) != checksum({"config": {"logLevel": "debug"}})
+
+
+def test_quota_and_outbound_budget_reach_the_gateway_only_when_set() -> None:
+    defaults = Rendered.of({}).gateway_config()
+    for key in ("GATEWAY_RATE_LIMIT_PER_SECOND", "GATEWAY_RATE_LIMIT_BURST", "GATEWAY_PURVIEW_REQUESTS_PER_SECOND",
+                "GATEWAY_PURVIEW_MAX_IN_FLIGHT"):
+        assert key not in defaults, f"{key} set without a value: the gateway's own default must apply"
+    config = Rendered.of({"config": {"rateLimit": {"perSecond": 20, "burst": 40},
+                                     "purviewBudget": {"requestsPerSecond": 12.5, "maxInFlight": 8}}}).gateway_config()
+    assert config["GATEWAY_RATE_LIMIT_PER_SECOND"] == "20"
+    assert config["GATEWAY_RATE_LIMIT_BURST"] == "40"
+    assert config["GATEWAY_PURVIEW_REQUESTS_PER_SECOND"] == "12.5"
+    assert config["GATEWAY_PURVIEW_MAX_IN_FLIGHT"] == "8"
 
 
 # Credentials and secrets ----------------------------------------------------------------------------------
