@@ -26,8 +26,36 @@ final class ChildProcess: @unchecked Sendable {
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        Self.adopt(process.processIdentifier)
         Self.collect(stdout.fileHandleForReading, into: output)
         Self.collect(stderr.fileHandleForReading, into: errors)
+    }
+
+    /// Children still running when the test binary exits (a test whose cleanup had not finished, or
+    /// failed before it) are killed then: none may outlive the run and hold ports or CPU.
+    private static let running = Mutex<Set<Int32>>([])
+    private static let installExitHook: Void = { atexit { ChildProcess.killRunning() } }()
+
+    private static func adopt(_ pid: Int32) {
+        _ = installExitHook
+        running.withLock { _ = $0.insert(pid) }
+    }
+
+    private static func forget(_ pid: Int32) { running.withLock { _ = $0.remove(pid) } }
+
+    private static func killRunning() {
+        let me = getpid()
+        for pid in running.withLock({ $0 }) where parent(of: pid) == me { Foundation.kill(pid, SIGKILL) }
+    }
+
+    /// The parent of `pid` from /proc (field 4 of `stat`, after the parenthesised name): a pid the kernel
+    /// has reused since is some other process's child and is left alone.
+    private static func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
     }
 
     private static func collect(_ handle: FileHandle, into sink: TextBuffer) {
@@ -65,6 +93,7 @@ final class ChildProcess: @unchecked Sendable {
     func kill() {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        Self.forget(process.processIdentifier)
     }
 
     /// SIGTERM and a bounded wait for a graceful exit.
@@ -77,11 +106,13 @@ final class ChildProcess: @unchecked Sendable {
             kill()
             return nil
         }
+        Self.forget(process.processIdentifier)
         return process.terminationStatus
     }
 
     deinit {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        Self.forget(process.processIdentifier)
     }
 }
 
