@@ -37,6 +37,9 @@ public struct GatewayRequest: Sendable, Hashable {
     public var version: Int = 0
     /// SHA-256 (hex) of the canonical JSON body: equal bodies under one Idempotency-Key return the same request.
     public var bodyDigest: String = ""
+    /// The batch import this request came from, and its row number there (nil for interactive requests).
+    public var importId: String?
+    public var importRow: Int?
 
     public init(
         id: String, clientName: String, validated: ValidatedRequest, idempotencyKey: String?, now: Date

@@ -4,17 +4,19 @@ import Synchronization
 /// A `RequestStore` in memory: for router-level tests and as the reference the durable stores are
 /// checked against. Nothing survives the process.
 public final class InMemoryRequestStore: RequestStore {
-    private struct Lease {
+    struct Lease {
         var owner: String
         var until: Date
     }
 
-    private struct State {
+    struct State {
         var requests: [String: GatewayRequest] = [:]
         var leases: [String: Lease] = [:]
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
+    /// Batch imports (InMemoryRequestStore+Imports.swift).
+    let importState = Mutex(InMemoryImportState())
 
     public init() {}
 
@@ -67,7 +69,7 @@ public final class InMemoryRequestStore: RequestStore {
 
     public func claimForwardable(now: Date, limit: Int, owner: String, lease: Duration) async throws -> [GatewayRequest] {
         claim(now: now, limit: limit, owner: owner, lease: lease) {
-            $0.status == .queued && ($0.nextAttemptAt ?? .distantPast) <= now
+            $0.status == .queued && ($0.nextAttemptAt ?? .distantPast) <= now && $0.importId == nil
         }
     }
 
@@ -97,7 +99,7 @@ public final class InMemoryRequestStore: RequestStore {
 
     public func ping() async throws {}
 
-    private func claim(now: Date, limit: Int, owner: String, lease: Duration, where predicate: (GatewayRequest) -> Bool) -> [GatewayRequest] {
+    func claim(now: Date, limit: Int, owner: String, lease: Duration, where predicate: (GatewayRequest) -> Bool) -> [GatewayRequest] {
         state.withLock { state in
             let candidates = state.requests.values.filter { request in
                 guard predicate(request) else { return false }

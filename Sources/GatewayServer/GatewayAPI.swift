@@ -87,6 +87,7 @@ public final class GatewayAPI: Sendable {
         router.add(.post, "/v1/requests/{id}/cancel", bodyLimit: 64 * 1024, handler("cancel", scope: .requestsCancel) { request, client in
             try await self.cancel(request: request, client: client)
         })
+        addImportRoutes(to: router)
         router.add(.get, "/healthz") { _ in await self.healthz() }
         router.add(.get, "/readyz") { _ in await self.readyz() }
         router.add(.get, "/metrics") { _ in

@@ -74,6 +74,8 @@ public struct GatewaySettings: Sendable {
     public var forwardLease: Duration = .seconds(120)
     /// `GATEWAY_POLL_INTERVAL_SECONDS`: how often a non-terminal request's runs are refreshed.
     public var pollInterval: Duration = .seconds(15)
+    /// `GATEWAY_IMPORT_RATE`: imported rows forwarded per second at most (halved on each 429 from Purview).
+    public var importRowsPerSecond: Double = 20
 
     public init() {}
 
@@ -96,6 +98,7 @@ public struct GatewaySettings: Sendable {
         ("GATEWAY_WAIT_BUDGET_SECONDS", "default wait for forwarding before answering 202 (default 5, max 30)"),
         ("GATEWAY_FORWARD_LEASE_SECONDS", "how long a send is reserved before another replica may reconcile it (default 120)"),
         ("GATEWAY_POLL_INTERVAL_SECONDS", "how often unfinished requests are refreshed from Purview (default 15)"),
+        ("GATEWAY_IMPORT_RATE", "imported rows forwarded to Purview per second at most (default 20; halved on 429)"),
         ("LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info)"),
         ("SSL_CERT_FILE", "extra CA bundle to trust (private CAs, TLS-inspecting proxies)"),
         ("HTTPS_PROXY / NO_PROXY", "proxy for outbound https, and hosts that bypass it"),
@@ -147,6 +150,12 @@ public struct GatewaySettings: Sendable {
                 throw SettingsError(name, "expected seconds from 0.1 to 3600, got '\(text)'")
             }
             settings.pollInterval = .milliseconds(Int64(seconds * 1000))
+        }
+        if let (text, name) = value("GATEWAY_IMPORT_RATE") {
+            guard let rate = Double(text), rate >= 0.1, rate <= 10_000 else {
+                throw SettingsError(name, "expected rows per second from 0.1 to 10000, got '\(text)'")
+            }
+            settings.importRowsPerSecond = rate
         }
         if let (text, name) = value("PURVIEW_ENDPOINT", flag: "purview-endpoint") {
             guard let endpoint = HTTPURL(text) else { throw SettingsError(name, "expected an https URL such as https://acct.purview.azure.com, got '\(text)'") }
