@@ -7,6 +7,8 @@ let usage = """
     Usage:
       purview-gateway serve [options]      run the gateway (no PURVIEW_ENDPOINT: with the built-in emulator)
       purview-gateway emulator [options]   run the Purview Workflow emulator on its own
+      purview-gateway import FILE --url URL --key KEY [--kind KIND] [--wait]
+                                           upload a CSV/NDJSON batch of requests and follow it
       purview-gateway version              print the version
 
     Run `purview-gateway <command> --help` for a command's options and environment.
@@ -21,6 +23,8 @@ case "serve":
     code = await ServeCommand.run(arguments: Array(arguments.dropFirst()))
 case "emulator":
     code = await EmulatorCommand.run(arguments: Array(arguments.dropFirst()))
+case "import":
+    code = await ImportCommand.run(arguments: Array(arguments.dropFirst()))
 case "version", "--version":
     printOut("purview-gateway \(version)")
     code = 0
