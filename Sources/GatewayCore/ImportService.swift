@@ -53,10 +53,10 @@ public struct ImportService: Sendable {
         var splitter = ImportRecordSplitter(format: record.format)
         var reader = ImportRowReader(format: record.format, defaultKind: record.defaultKind)
         var rowNumber = 0
-        var requests: [GatewayRequest] = []
-        var rejections: [ImportRejection] = []
+        var texts: [(number: Int, text: ImportRecordText)] = []
         var current = record
-        let clientName = record.clientName
+        // One batch is validated and stored while the next is read: two batches in memory at most.
+        var storing: Task<ImportRecord, any Error>?
 
         func handle(_ text: ImportRecordText) throws {
             if reader.needsHeader {
@@ -64,32 +64,31 @@ public struct ImportService: Sendable {
                 return
             }
             rowNumber += 1
-            switch row(text, number: rowNumber, reader: reader, importId: record.id, clientName: clientName) {
-            case .accepted(let request): requests.append(request)
-            case .rejected(let rejection): rejections.append(rejection)
-            }
+            texts.append((rowNumber, text))
         }
         func flush() async throws {
-            guard !requests.isEmpty || !rejections.isEmpty else { return }
-            current = try await store.storeImportRows(
-                importId: record.id, requests: requests, rejections: rejections,
-                now: GatewayService.milliseconds(gateway.now()))
-            requests.removeAll(keepingCapacity: true)
-            rejections.removeAll(keepingCapacity: true)
-            // Imported rows are forwarded while the upload goes on.
-            gateway.forwarder.wake()
+            if let storing { current = try await storing.value }
+            storing = nil
+            guard !texts.isEmpty else { return }
+            let batch = texts
+            texts.removeAll(keepingCapacity: true)
+            storing = Task { [reader] in try await storeBatch(batch, reader: reader, into: record) }
         }
 
         var fileError: ImportFileError?
         do {
             for try await chunk in body {
                 try splitter.feed(chunk, handle)
-                if requests.count + rejections.count >= batchSize { try await flush() }
+                if texts.count >= batchSize { try await flush() }
             }
             try splitter.finish(handle)
         } catch let error as ImportFileError {
             fileError = error
+        } catch {
+            if let storing { _ = try? await storing.value }
+            throw error
         }
+        try await flush()
         try await flush()
         let now = GatewayService.milliseconds(gateway.now())
         try await store.setImportStatus(id: record.id, status: .processing, now: now)
@@ -97,13 +96,39 @@ public struct ImportService: Sendable {
         current.updatedAt = now
         gateway.forwarder.wake()
         gateway.logger.info("import received", metadata: [
-            "kind": "audit", "event": "import_received", "import.id": .string(record.id), "client": .string(clientName),
+            "kind": "audit", "event": "import_received", "import.id": .string(record.id), "client": .string(record.clientName),
             "rows": .int(current.rows), "accepted": .int(current.accepted), "rejected": .int(current.rejected),
         ])
         if let fileError {
             throw ImportFileError("\(fileError.message) (after row \(rowNumber); the rows before it were imported)")
         }
         return current
+    }
+
+    /// Validates a batch (in two halves, concurrently) and stores it in one transaction.
+    private func storeBatch(_ batch: [(number: Int, text: ImportRecordText)], reader: ImportRowReader, into record: ImportRecord)
+        async throws -> ImportRecord
+    {
+        guard let store else { throw StoreError("this store does not keep imports") }
+        let middle = batch.count / 2
+        func validate(_ part: ArraySlice<(number: Int, text: ImportRecordText)>) -> [RowOutcome] {
+            part.map { row($0.text, number: $0.number, reader: reader, importId: record.id, clientName: record.clientName) }
+        }
+        async let first = validate(batch[..<middle])
+        let second = validate(batch[middle...])
+        var requests: [GatewayRequest] = []
+        var rejections: [ImportRejection] = []
+        for outcome in await first + second {
+            switch outcome {
+            case .accepted(let request): requests.append(request)
+            case .rejected(let rejection): rejections.append(rejection)
+            }
+        }
+        let stored = try await store.storeImportRows(
+            importId: record.id, requests: requests, rejections: rejections, now: GatewayService.milliseconds(gateway.now()))
+        // Imported rows are forwarded while the upload goes on.
+        gateway.forwarder.wake()
+        return stored
     }
 
     enum RowOutcome {
@@ -134,7 +159,7 @@ public struct ImportService: Sendable {
                 var request = GatewayRequest(
                     id: Self.requestId(importId: importId, row: number), clientName: clientName, validated: validated,
                     idempotencyKey: nil, now: now)
-                request.bodyDigest = GatewayService.bodyDigest(kind: kind, body: body)
+                // No bodyDigest: it serves Idempotency-Key comparisons, and an imported row's idempotency is its id.
                 request.importId = importId
                 request.importRow = number
                 return .accepted(request)

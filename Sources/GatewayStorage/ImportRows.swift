@@ -42,3 +42,13 @@ enum ImportColumns {
         return ImportRejection(row: row, errors: errors, raw: raw)
     }
 }
+
+extension RequestRow {
+    /// Rows for many requests, encoded in two halves concurrently (a batch of imported rows).
+    static func encodeConcurrently(_ requests: [GatewayRequest]) async -> [RequestRow] {
+        let middle = requests.count / 2
+        async let first = requests[..<middle].map(RequestRow.init)
+        let second = requests[middle...].map(RequestRow.init)
+        return await first + second
+    }
+}

@@ -32,8 +32,8 @@ extension SQLiteRequestStore: ImportStore {
     public func storeImportRows(
         importId: String, requests: [GatewayRequest], rejections: [ImportRejection], now: Date
     ) async throws -> ImportRecord {
-        // Documents are encoded here, on the caller's task, so the writer thread only runs SQL.
-        let rows = requests.map(RequestRow.init)
+        // Documents are encoded here, on the caller's tasks (two halves at once), so the writer thread only runs SQL.
+        let rows = await RequestRow.encodeConcurrently(requests)
         let rejected = rejections.map { (row: $0.row, errors: ImportColumns.errorsJSON($0.errors), raw: $0.raw) }
         let nowMs = RequestRow.milliseconds(now)
         let select = "SELECT \(ImportColumns.select) FROM imports WHERE id = ?"
