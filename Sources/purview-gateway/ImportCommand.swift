@@ -129,7 +129,14 @@ struct ImportSession: Sendable {
         return await work.value
     }
 
-    private func url(_ path: String) -> HTTPURL { HTTPURL(base.description + path)! }
+    /// The gateway's URL without a trailing slash (a path prefix, as behind a reverse proxy, is kept).
+    private var root: String {
+        var text = base.description
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+
+    private func url(_ path: String) -> HTTPURL { HTTPURL(root + path)! }
 
     private func call(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers extra: HTTPFields = [:]) async throws -> (Int, JSONValue) {
         var headers: HTTPFields = ["Authorization": "Bearer \(key)", "Accept": "application/json"]
@@ -169,10 +176,10 @@ struct ImportSession: Sendable {
             status == 200
                 ? "Import \(id) was uploaded before (same Idempotency-Key): nothing new was created."
                 : "Uploaded: import \(id), \(rows) rows in \(String(format: "%.1f", elapsed)) s (\(Int(Double(rows) / elapsed)) rows/s).")
-        let followCommand = "purview-gateway import \(path) --url \(base.description) --key \"$KEY\" --wait"
+        let followCommand = "purview-gateway import \(path) --url \(root) --key \"$KEY\" --wait"
         interrupted.message.withLock {
             $0 = "Stopped following. Import \(id) keeps running on the gateway; follow it with:\n  \(followCommand)\n"
-                + "or: curl -H \"Authorization: Bearer $KEY\" \(base.description)/v1/imports/\(id)"
+                + "or: curl -H \"Authorization: Bearer $KEY\" \(root)/v1/imports/\(id)"
         }
         var final = document
         if wait { final = try await follow(id, initial: document) }
