@@ -127,12 +127,13 @@ enum GatewayOpenAPI {
                 "responses": ["200": ["description": "Cancelled.", "content": ["application/json": ["schema": ref("Request")]]], "409": problem("Being submitted, or already finished.")],
             ]
         ]
+        for (path, item) in importPaths { paths[path] = item }
         paths["/healthz"] = ["get": ["summary": "Liveness with details (store, token, Purview reachability).", "responses": ["200": ["description": "Alive."], "503": ["description": "Store failing."]]]]
         paths["/readyz"] = ["get": ["summary": "Ready to accept and store requests.", "responses": ["200": ["description": "Ready."], "503": ["description": "Not ready."]]]]
         paths["/metrics"] = ["get": ["summary": "Prometheus metrics.", "responses": ["200": ["description": "Text exposition format 0.0.4."]]]]
 
         let statuses: [JSONValue] = RequestStatusNames.all.map(JSONValue.string)
-        let schemas: JSONObject = [
+        var schemas: JSONObject = [
             "Request": [
                 "type": "object",
                 "properties": [
@@ -166,6 +167,7 @@ enum GatewayOpenAPI {
                 ],
             ],
         ]
+        for (name, schema) in importSchemas { schemas[name] = schema }
         return [
             "openapi": "3.1.0",
             "info": [

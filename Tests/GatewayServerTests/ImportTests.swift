@@ -155,6 +155,9 @@ func count(_ value: JSONValue, _ name: String) -> Int { value["counts"]?[name]?.
         // Another client does not see it.
         #expect(try await harness.call(.get, "/v1/imports/\(id)", key: ImportServerHarness.otherKey).status == 404)
         #expect(try await harness.call(.get, "/v1/imports", key: ImportServerHarness.otherKey).json["items"]?.arrayValue?.count == 0)
+        let openapi = try await harness.call(.get, "/openapi.json").json
+        for path in ["/v1/imports", "/v1/imports/{id}", "/v1/imports/{id}/rows"] { #expect(openapi["paths"]?[path] != nil) }
+        #expect(openapi["components"]?["schemas"]?["Import"]?["properties"]?["counts"] != nil)
         await harness.stop()
     }
 
