@@ -4,7 +4,7 @@
 # before (idle) and at its peak during the upload (sampled every 50 ms from /proc). Targets (issue 7): accepted
 # in at most 30 s, peak RSS at most 100 MiB above idle.
 # Usage: Benchmarks/import.sh [rows, default 100000]
-# Environment: GATEWAY_BIN (a purview-gateway binary to use instead of building one), GZIP=1 (upload a .csv.gz),
+# Environment: GATEWAY_BIN (a purview-gateway binary to use instead of building one), COMPRESS=1 (upload a .csv.gz),
 # GATEWAY_IMPORT_RATE (forwarding pace during the run, default 20 rows/s).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -58,7 +58,7 @@ with open(path, "w") as out:
         out.write(f"mssql://sales-db/dbo/orders_{row},{purpose},user{row % 5000}@contoso.com,P30D\n")
 PY
 file="$work/rows.csv"
-if [ "${GZIP:-0}" = 1 ]; then gzip -k "$file" && file="$file.gz"; fi
+if [ "${COMPRESS:-0}" = 1 ]; then env -u GZIP gzip -k "$file"; file="$file.gz"; fi
 size="$(stat -c %s "$file")"
 
 (

@@ -10,6 +10,7 @@ public struct ImportService: Sendable {
     let gateway: GatewayService
     /// Rows stored per transaction.
     public var batchSize = 500
+    static let pieceBytes = 64 * 1024
 
     public init(gateway: GatewayService) { self.gateway = gateway }
 
@@ -78,8 +79,15 @@ public struct ImportService: Sendable {
         var fileError: ImportFileError?
         do {
             for try await chunk in body {
-                try splitter.feed(chunk, handle)
-                if texts.count >= batchSize { try await flush() }
+                // A chunk may be large (a small gzip body inflates to megabytes at once): it is split in 64 KiB
+                // pieces, and batches are stored between them, so rows never pile up beyond two batches.
+                var offset = 0
+                while offset < chunk.count {
+                    let end = min(offset + Self.pieceBytes, chunk.count)
+                    try splitter.feed(offset == 0 && end == chunk.count ? chunk : Array(chunk[offset..<end]), handle)
+                    offset = end
+                    if texts.count >= batchSize { try await flush() }
+                }
             }
             try splitter.finish(handle)
         } catch let error as ImportFileError {
