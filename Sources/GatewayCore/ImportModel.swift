@@ -15,7 +15,8 @@ public enum ImportFormat: String, Sendable, Hashable {
 
     /// `text/csv` or `application/x-ndjson` (parameters such as `charset` ignored).
     public init?(contentType: String?) {
-        guard let type = contentType?.split(separator: ";").first.map({ String($0).trimmingWhitespace().lowercased() }) else {
+        guard let type = contentType?.split(separator: ";").first.map({ String($0).trimmingWhitespace().lowercased() })
+        else {
             return nil
         }
         switch type {

@@ -62,7 +62,8 @@ public struct ImportRecordSplitter: Sendable {
         }
     }
 
-    private mutating func feedLines(_ chunk: [UInt8], from start: Int, _ emit: (ImportRecordText) throws -> Void) throws {
+    private mutating func feedLines(_ chunk: [UInt8], from start: Int, _ emit: (ImportRecordText) throws -> Void) throws
+    {
         var lineStart = start
         var index = start
         while index < chunk.count {
@@ -245,7 +246,9 @@ public struct ImportRowReader: Sendable {
                 return .invalid([
                     ImportRowError(
                         field: "kind", code: "invalid_value",
-                        message: "unknown kind '\(kindText)'; one of \(RequestKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                        message:
+                            "unknown kind '\(kindText)'; one of \(RequestKind.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 ])
             }
             return .body(body, kind)

@@ -34,9 +34,12 @@ public struct ImportService: Sendable {
             idempotencyKey: idempotencyKey, now: now)
         switch try await store.createImport(record) {
         case .created(let created):
-            gateway.logger.info("import started", metadata: [
-                "kind": "audit", "event": "import_started", "import.id": .string(created.id), "client": .string(clientName),
-            ])
+            gateway.logger.info(
+                "import started",
+                metadata: [
+                    "kind": "audit", "event": "import_started", "import.id": .string(created.id),
+                    "client": .string(clientName),
+                ])
             return .receive(created)
         case .existing(let existing):
             return existing.status == .receiving ? .receive(existing) : .replayed(existing)
@@ -103,10 +106,13 @@ public struct ImportService: Sendable {
         current.status = .processing
         current.updatedAt = now
         gateway.forwarder.wake()
-        gateway.logger.info("import received", metadata: [
-            "kind": "audit", "event": "import_received", "import.id": .string(record.id), "client": .string(record.clientName),
-            "rows": .int(current.rows), "accepted": .int(current.accepted), "rejected": .int(current.rejected),
-        ])
+        gateway.logger.info(
+            "import received",
+            metadata: [
+                "kind": "audit", "event": "import_received", "import.id": .string(record.id),
+                "client": .string(record.clientName),
+                "rows": .int(current.rows), "accepted": .int(current.accepted), "rejected": .int(current.rejected),
+            ])
         if let fileError {
             throw ImportFileError("\(fileError.message) (after row \(rowNumber); the rows before it were imported)")
         }
@@ -114,13 +120,17 @@ public struct ImportService: Sendable {
     }
 
     /// Validates a batch (in two halves, concurrently) and stores it in one transaction.
-    private func storeBatch(_ batch: [(number: Int, text: ImportRecordText)], reader: ImportRowReader, into record: ImportRecord)
+    private func storeBatch(
+        _ batch: [(number: Int, text: ImportRecordText)], reader: ImportRowReader, into record: ImportRecord
+    )
         async throws -> ImportRecord
     {
         guard let store else { throw StoreError("this store does not keep imports") }
         let middle = batch.count / 2
         func validate(_ part: ArraySlice<(number: Int, text: ImportRecordText)>) -> [RowOutcome] {
-            part.map { row($0.text, number: $0.number, reader: reader, importId: record.id, clientName: record.clientName) }
+            part.map {
+                row($0.text, number: $0.number, reader: reader, importId: record.id, clientName: record.clientName)
+            }
         }
         async let first = validate(batch[..<middle])
         let second = validate(batch[middle...])
@@ -133,7 +143,8 @@ public struct ImportService: Sendable {
             }
         }
         let stored = try await store.storeImportRows(
-            importId: record.id, requests: requests, rejections: rejections, now: GatewayService.milliseconds(gateway.now()))
+            importId: record.id, requests: requests, rejections: rejections,
+            now: GatewayService.milliseconds(gateway.now()))
         // Imported rows are forwarded while the upload goes on.
         gateway.forwarder.wake()
         return stored
@@ -160,7 +171,8 @@ public struct ImportService: Sendable {
             case .failure(let failure):
                 return rejected(
                     failure.violations.map {
-                        ImportRowError(field: String($0.pointer.drop(while: { $0 == "/" })), code: $0.code, message: $0.message)
+                        ImportRowError(
+                            field: String($0.pointer.drop(while: { $0 == "/" })), code: $0.code, message: $0.message)
                     })
             case .success(let validated):
                 let now = GatewayService.milliseconds(gateway.now())
@@ -183,7 +195,11 @@ public struct ImportService: Sendable {
         bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 4122 variant
         let hex = Hex.encode(bytes)
         let parts = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { range in
-            String(hex[hex.index(hex.startIndex, offsetBy: range.lowerBound)..<hex.index(hex.startIndex, offsetBy: range.upperBound)])
+            String(
+                hex[
+                    hex.index(
+                        hex.startIndex, offsetBy: range.lowerBound)..<hex.index(
+                            hex.startIndex, offsetBy: range.upperBound)])
         }
         return parts.joined(separator: "-")
     }

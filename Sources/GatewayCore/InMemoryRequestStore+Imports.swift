@@ -10,7 +10,9 @@ extension InMemoryRequestStore: ImportStore {
     public func createImport(_ record: ImportRecord) async throws -> ImportCreateOutcome {
         importState.withLock { state in
             if let key = record.idempotencyKey,
-                let existing = state.imports.values.first(where: { $0.clientName == record.clientName && $0.idempotencyKey == key })
+                let existing = state.imports.values.first(where: {
+                    $0.clientName == record.clientName && $0.idempotencyKey == key
+                })
             {
                 return .existing(existing)
             }
@@ -64,7 +66,8 @@ extension InMemoryRequestStore: ImportStore {
         }
     }
 
-    public func listImports(clientName: String?, limit: Int, after cursor: ImportCursor?) async throws -> [ImportRecord] {
+    public func listImports(clientName: String?, limit: Int, after cursor: ImportCursor?) async throws -> [ImportRecord]
+    {
         importState.withLock { state in
             let matching = state.imports.values.filter { record in
                 if let clientName, record.clientName != clientName { return false }

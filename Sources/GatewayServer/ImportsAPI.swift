@@ -11,25 +11,35 @@ extension GatewayAPI {
     static let importBodyLimit = 100 << 20
 
     func addImportRoutes(to router: Router) {
-        router.add(.post, "/v1/imports", bodyLimit: Self.importBodyLimit, handler("import", scope: .importsWrite) { request, client in
-            try await self.createImport(request: request, client: client)
-        })
-        router.add(.get, "/v1/imports", handler("import_list", scope: .importsWrite) { request, client in
-            try await self.listImports(request: request, client: client)
-        })
-        router.add(.get, "/v1/imports/{id}", handler("import_get", scope: .importsWrite) { request, client in
-            try await self.getImport(request: request, client: client)
-        })
-        router.add(.get, "/v1/imports/{id}/rows", handler("import_rows", scope: .importsWrite) { request, client in
-            try await self.importRows(request: request, client: client)
-        })
+        router.add(
+            .post, "/v1/imports", bodyLimit: Self.importBodyLimit,
+            handler("import", scope: .importsWrite) { request, client in
+                try await self.createImport(request: request, client: client)
+            })
+        router.add(
+            .get, "/v1/imports",
+            handler("import_list", scope: .importsWrite) { request, client in
+                try await self.listImports(request: request, client: client)
+            })
+        router.add(
+            .get, "/v1/imports/{id}",
+            handler("import_get", scope: .importsWrite) { request, client in
+                try await self.getImport(request: request, client: client)
+            })
+        router.add(
+            .get, "/v1/imports/{id}/rows",
+            handler("import_rows", scope: .importsWrite) { request, client in
+                try await self.importRows(request: request, client: client)
+            })
     }
 
     private var imports: ImportService { ImportService(gateway: service) }
 
     private func importStore() throws -> any ImportStore {
         guard let store = imports.store else {
-            throw Problem(.notImplemented, code: "imports_unavailable", title: "Imports are not available", detail: "this store does not keep imports")
+            throw Problem(
+                .notImplemented, code: "imports_unavailable", title: "Imports are not available",
+                detail: "this store does not keep imports")
         }
         return store
     }
@@ -40,27 +50,38 @@ extension GatewayAPI {
         var kind: RequestKind?
         if let text = query["kind"] {
             guard let parsed = RequestKind(rawValue: text) else {
-                var problem = Problem(.badRequest, code: "invalid_query", title: "Invalid query parameters",
+                var problem = Problem(
+                    .badRequest, code: "invalid_query", title: "Invalid query parameters",
                     detail: "kind must be one of \(RequestKind.allCases.map(\.rawValue).joined(separator: ", "))")
-                problem.violations = [FieldViolation(pointer: "kind", code: "invalid_value", message: "unknown kind '\(text)'")]
+                problem.violations = [
+                    FieldViolation(pointer: "kind", code: "invalid_value", message: "unknown kind '\(text)'")
+                ]
                 throw problem
             }
             kind = parsed
         }
         guard let format = ImportFormat(contentType: request.headers["Content-Type"]) else {
-            throw Problem(.badRequest, code: "unsupported_content_type", title: "The body must be CSV or NDJSON",
-                detail: "send 'Content-Type: text/csv' or 'Content-Type: application/x-ndjson'\(request.headers["Content-Type"].map { ", not '\($0)'" } ?? "")")
+            throw Problem(
+                .badRequest, code: "unsupported_content_type", title: "The body must be CSV or NDJSON",
+                detail:
+                    "send 'Content-Type: text/csv' or 'Content-Type: application/x-ndjson'\(request.headers["Content-Type"].map { ", not '\($0)'" } ?? "")"
+            )
         }
         let idempotencyKey = request.headers["Idempotency-Key"]?.trimmingWhitespace()
         if let idempotencyKey, idempotencyKey.isEmpty || idempotencyKey.utf8.count > 255 {
-            throw Problem(.badRequest, code: "invalid_idempotency_key", title: "Invalid Idempotency-Key", detail: "the Idempotency-Key must be 1 to 255 characters")
+            throw Problem(
+                .badRequest, code: "invalid_idempotency_key", title: "Invalid Idempotency-Key",
+                detail: "the Idempotency-Key must be 1 to 255 characters")
         }
         let outcome: ImportService.BeginOutcome
         do {
-            outcome = try await imports.begin(clientName: client.name, defaultKind: kind, format: format, idempotencyKey: idempotencyKey)
+            outcome = try await imports.begin(
+                clientName: client.name, defaultKind: kind, format: format, idempotencyKey: idempotencyKey)
         } catch {
             logger.error("cannot store an import", metadata: ["error": .string("\(error)")])
-            throw Problem(.serviceUnavailable, code: "store_unavailable", title: "The import could not be stored", detail: "try again shortly")
+            throw Problem(
+                .serviceUnavailable, code: "store_unavailable", title: "The import could not be stored",
+                detail: "try again shortly")
         }
         switch outcome {
         case .replayed(let existing):
@@ -73,12 +94,17 @@ extension GatewayAPI {
             do {
                 received = try await imports.receive(record, body: request.body)
             } catch let error as ImportFileError {
-                var problem = Problem(.badRequest, code: "malformed_file", title: "The file could not be read to its end", detail: error.message)
+                var problem = Problem(
+                    .badRequest, code: "malformed_file", title: "The file could not be read to its end",
+                    detail: error.message)
                 problem.extra["importId"] = .string(record.id)
                 throw problem
             } catch let error as StoreError {
-                logger.error("cannot store import rows", metadata: ["import.id": .string(record.id), "error": .string(error.message)])
-                throw Problem(.serviceUnavailable, code: "store_unavailable", title: "The import rows could not be stored",
+                logger.error(
+                    "cannot store import rows",
+                    metadata: ["import.id": .string(record.id), "error": .string(error.message)])
+                throw Problem(
+                    .serviceUnavailable, code: "store_unavailable", title: "The import rows could not be stored",
                     detail: "upload the file again with the same Idempotency-Key to resume")
             }
             let (current, counts) = try await imports.current(received)
@@ -108,14 +134,18 @@ extension GatewayAPI {
         var limit = 50
         if let text = query["limit"] {
             guard let value = Int(text), (1...500).contains(value) else {
-                throw Problem(.badRequest, code: "invalid_query", title: "Invalid query parameters", detail: "limit must be a number from 1 to 500")
+                throw Problem(
+                    .badRequest, code: "invalid_query", title: "Invalid query parameters",
+                    detail: "limit must be a number from 1 to 500")
             }
             limit = value
         }
         var cursor: ImportCursor?
         if let text = query["cursor"] {
             guard let decoded = CursorCoding.decode(text) else {
-                throw Problem(.badRequest, code: "invalid_query", title: "Invalid query parameters", detail: "cursor is not a cursor this API returned")
+                throw Problem(
+                    .badRequest, code: "invalid_query", title: "Invalid query parameters",
+                    detail: "cursor is not a cursor this API returned")
             }
             cursor = ImportCursor(createdAt: decoded.createdAt, id: decoded.id)
         }
@@ -137,24 +167,30 @@ extension GatewayAPI {
         let record = try await visibleImport(request.pathParameters["id"] ?? "", client: client)
         let query = Self.queryItems(request.query)
         guard (query["status"] ?? "rejected") == "rejected" else {
-            throw Problem(.badRequest, code: "invalid_query", title: "Invalid query parameters",
+            throw Problem(
+                .badRequest, code: "invalid_query", title: "Invalid query parameters",
                 detail: "status must be 'rejected' (accepted rows are requests: GET /v1/requests)")
         }
         var limit = 100
         if let text = query["limit"] {
             guard let value = Int(text), (1...1000).contains(value) else {
-                throw Problem(.badRequest, code: "invalid_query", title: "Invalid query parameters", detail: "limit must be a number from 1 to 1000")
+                throw Problem(
+                    .badRequest, code: "invalid_query", title: "Invalid query parameters",
+                    detail: "limit must be a number from 1 to 1000")
             }
             limit = value
         }
         var afterRow = 0
         if let text = query["cursor"] {
             guard let value = Int(text), value >= 0 else {
-                throw Problem(.badRequest, code: "invalid_query", title: "Invalid query parameters", detail: "cursor is not a cursor this API returned")
+                throw Problem(
+                    .badRequest, code: "invalid_query", title: "Invalid query parameters",
+                    detail: "cursor is not a cursor this API returned")
             }
             afterRow = value
         }
-        let rejections = try await importStore().importRejections(importId: record.id, afterRow: afterRow, limit: limit + 1)
+        let rejections = try await importStore().importRejections(
+            importId: record.id, afterRow: afterRow, limit: limit + 1)
         let page = rejections.prefix(limit)
         var items: [JSONValue] = []
         for rejection in page {
@@ -176,7 +212,9 @@ extension GatewayAPI {
         return record
     }
 
-    private func importResponse(_ status: HTTPStatus, _ record: ImportRecord, _ counts: ImportForwardingCounts) -> ServerResponse {
+    private func importResponse(_ status: HTTPStatus, _ record: ImportRecord, _ counts: ImportForwardingCounts)
+        -> ServerResponse
+    {
         var response = json(status, Self.renderImport(record, counts))
         response.headers.append("Location", "/v1/imports/\(record.id)")
         return response

@@ -11,7 +11,8 @@ enum ImportColumns {
     /// Decodes one `imports` row given as text (PostgreSQL's form; SQLite's values are converted first).
     static func record(_ row: [String?]) throws -> ImportRecord {
         guard row.count >= 11, let id = row[0], let client = row[1],
-            let format = row[3].flatMap(ImportFormat.init(rawValue:)), let status = row[5].flatMap(ImportStatus.init(rawValue:))
+            let format = row[3].flatMap(ImportFormat.init(rawValue:)),
+            let status = row[5].flatMap(ImportStatus.init(rawValue:))
         else { throw StoreError("a stored import is incomplete") }
         func number(_ index: Int) -> Int64 { row[index].flatMap { Int64($0) } ?? 0 }
         var record = ImportRecord(
@@ -29,7 +30,9 @@ enum ImportColumns {
 
     static func errorsJSON(_ errors: [ImportRowError]) -> String {
         JSONValue.array(
-            errors.map { .object(["field": .string($0.field), "code": .string($0.code), "message": .string($0.message)]) }
+            errors.map {
+                .object(["field": .string($0.field), "code": .string($0.code), "message": .string($0.message)])
+            }
         ).serializedString()
     }
 

@@ -17,7 +17,8 @@ extension PostgresRequestStore: ImportStore {
         ]
         let inserted = try await write { connection in try connection.query(insert, parameters).rows.count == 1 }
         if inserted { return .created(record) }
-        guard let key = record.idempotencyKey, let existing = try await findImport(clientName: record.clientName, idempotencyKey: key)
+        guard let key = record.idempotencyKey,
+            let existing = try await findImport(clientName: record.clientName, idempotencyKey: key)
         else { throw StoreError("the import's Idempotency-Key is held, but its import is gone") }
         return .existing(existing)
     }
@@ -87,17 +88,20 @@ extension PostgresRequestStore: ImportStore {
         return try row.map(ImportColumns.record)
     }
 
-    public func listImports(clientName: String?, limit: Int, after cursor: ImportCursor?) async throws -> [ImportRecord] {
+    public func listImports(clientName: String?, limit: Int, after cursor: ImportCursor?) async throws -> [ImportRecord]
+    {
         var query = SQLBuilder()
         var conditions: [String] = []
         if let clientName { conditions.append("client = \(query.bind(clientName))") }
         if let cursor {
             let createdAt = RequestRow.milliseconds(cursor.createdAt)
             conditions.append(
-                "(created_at < \(query.bind(createdAt)) OR (created_at = \(query.bind(createdAt)) AND id < \(query.bind(cursor.id))))")
+                "(created_at < \(query.bind(createdAt)) OR (created_at = \(query.bind(createdAt)) AND id < \(query.bind(cursor.id))))"
+            )
         }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let sql = "SELECT \(ImportColumns.select) FROM imports \(whereClause) ORDER BY created_at DESC, id DESC LIMIT \(query.bind(Int64(limit)))"
+        let sql =
+            "SELECT \(ImportColumns.select) FROM imports \(whereClause) ORDER BY created_at DESC, id DESC LIMIT \(query.bind(Int64(limit)))"
         let parameters = query.parameters
         let rows = try await read { connection in try connection.query(sql, parameters).rows }
         return try rows.map(ImportColumns.record)
@@ -119,7 +123,9 @@ extension PostgresRequestStore: ImportStore {
 
     public func importRequestCounts(importId: String) async throws -> [RequestStatus: Int] {
         let rows = try await read { connection in
-            try connection.query("SELECT status, COUNT(*) FROM requests WHERE import_id = $1 GROUP BY status", [importId]).rows
+            try connection.query(
+                "SELECT status, COUNT(*) FROM requests WHERE import_id = $1 GROUP BY status", [importId]
+            ).rows
         }
         var counts: [RequestStatus: Int] = [:]
         for row in rows {

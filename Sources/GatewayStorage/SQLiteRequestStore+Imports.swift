@@ -49,7 +49,8 @@ extension SQLiteRequestStore: ImportStore {
                 insert.reset()
                 try insert.bind([
                     .text(row.id), .text(row.client), .text(row.kind), .text(row.status), .text(row.requestedBy),
-                    .integer(row.createdAt), .integer(row.updatedAt), SQLiteValue(row.nextAttemptAt), .text(row.document),
+                    .integer(row.createdAt), .integer(row.updatedAt), SQLiteValue(row.nextAttemptAt),
+                    .text(row.document),
                     .text(importId),
                 ])
                 try insert.run()
@@ -99,7 +100,8 @@ extension SQLiteRequestStore: ImportStore {
         return try row.map(ImportColumns.record)
     }
 
-    public func listImports(clientName: String?, limit: Int, after cursor: ImportCursor?) async throws -> [ImportRecord] {
+    public func listImports(clientName: String?, limit: Int, after cursor: ImportCursor?) async throws -> [ImportRecord]
+    {
         var conditions: [String] = []
         var bindings: [SQLiteValue] = []
         if let clientName {

@@ -51,7 +51,9 @@ enum ImportCommand {
             printError("purview-gateway import: give exactly one FILE\n\n\(help)")
             return 2
         }
-        guard let urlText = flags.values["url"], let base = HTTPURL(urlText.hasSuffix("/") ? String(urlText.dropLast()) : urlText) else {
+        guard let urlText = flags.values["url"],
+            let base = HTTPURL(urlText.hasSuffix("/") ? String(urlText.dropLast()) : urlText)
+        else {
             printError("purview-gateway import: --url must be an http(s) URL such as https://gateway:8443")
             return 2
         }
@@ -138,12 +140,15 @@ struct ImportSession: Sendable {
 
     private func url(_ path: String) -> HTTPURL { HTTPURL(root + path)! }
 
-    private func call(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers extra: HTTPFields = [:]) async throws -> (Int, JSONValue) {
+    private func call(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers extra: HTTPFields = [:])
+        async throws -> (Int, JSONValue)
+    {
         var headers: HTTPFields = ["Authorization": "Bearer \(key)", "Accept": "application/json"]
         for field in extra { headers.append(field.name, field.value) }
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(HTTPClientRequest(method: method, url: url(path), headers: headers, body: body))
+            response = try await client.execute(
+                HTTPClientRequest(method: method, url: url(path), headers: headers, body: body))
         } catch {
             throw Failure(message: "\(base.origin) could not be reached: \(error)")
         }
@@ -160,7 +165,8 @@ struct ImportSession: Sendable {
         if gzip { headers.append("Content-Encoding", "gzip") }
         printOut("Uploading \(path) (\(Self.bytes(contents.count))) to \(base.origin) ...")
         interrupted.message.withLock {
-            $0 = "Upload interrupted. Rows the gateway received are kept; run the same command again to resume "
+            $0 =
+                "Upload interrupted. Rows the gateway received are kept; run the same command again to resume "
                 + "(Idempotency-Key \(idempotencyKey)), or find the import with GET /v1/imports?idempotencyKey=\(idempotencyKey)."
         }
         let started = ContinuousClock.now
@@ -175,10 +181,12 @@ struct ImportSession: Sendable {
         printOut(
             status == 200
                 ? "Import \(id) was uploaded before (same Idempotency-Key): nothing new was created."
-                : "Uploaded: import \(id), \(rows) rows in \(String(format: "%.1f", elapsed)) s (\(Int(Double(rows) / elapsed)) rows/s).")
+                : "Uploaded: import \(id), \(rows) rows in \(String(format: "%.1f", elapsed)) s (\(Int(Double(rows) / elapsed)) rows/s)."
+        )
         let followCommand = "purview-gateway import \(path) --url \(root) --key \"$KEY\" --wait"
         interrupted.message.withLock {
-            $0 = "Stopped following. Import \(id) keeps running on the gateway; follow it with:\n  \(followCommand)\n"
+            $0 =
+                "Stopped following. Import \(id) keeps running on the gateway; follow it with:\n  \(followCommand)\n"
                 + "or: curl -H \"Authorization: Bearer $KEY\" \(root)/v1/imports/\(id)"
         }
         var final = document
@@ -201,10 +209,13 @@ struct ImportSession: Sendable {
             let elapsed = max(started.duration(to: .now).seconds, 0.001)
             let rate = Double(settled - (firstSettled ?? 0)) / elapsed
             let eta = rate > 0 ? Double(accepted - settled) / rate : nil
-            let line = Self.progressLine(settled: settled, total: accepted, rate: rate, eta: eta, width: terminal ? 30 : 0)
+            let line = Self.progressLine(
+                settled: settled, total: accepted, rate: rate, eta: eta, width: terminal ? 30 : 0)
             if terminal {
                 FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + line).utf8))
-            } else if lastPlain.duration(to: .now) >= .seconds(max(5, interval)) || document["status"]?.stringValue == "done" {
+            } else if lastPlain.duration(to: .now) >= .seconds(max(5, interval))
+                || document["status"]?.stringValue == "done"
+            {
                 printOut(line)
                 lastPlain = .now
             }
@@ -240,7 +251,9 @@ struct ImportSession: Sendable {
     /// Prints the counts and writes the rejected rows (row, field, code, message, the row as sent) as CSV.
     private func summarize(_ id: String, _ document: JSONValue) async throws {
         let names = ["rows", "accepted", "rejected", "forwarded", "completed", "failed"]
-        printOut("Import \(id): \(document["status"]?.stringValue ?? "?"); " + names.map { "\($0) \(Self.count(document, $0))" }.joined(separator: ", "))
+        printOut(
+            "Import \(id): \(document["status"]?.stringValue ?? "?"); "
+                + names.map { "\($0) \(Self.count(document, $0))" }.joined(separator: ", "))
         guard Self.count(document, "rejected") > 0 else { return }
         var csv = "row,field,code,message,record\n"
         var cursor: String?
@@ -251,7 +264,8 @@ struct ImportSession: Sendable {
             guard status == 200 else { throw Failure(message: "reading the rejected rows failed with HTTP \(status)") }
             for item in page["items"]?.arrayValue ?? [] {
                 let fields = [
-                    String(item["row"]?.intValue ?? 0), item["field"]?.stringValue ?? "", item["code"]?.stringValue ?? "",
+                    String(item["row"]?.intValue ?? 0), item["field"]?.stringValue ?? "",
+                    item["code"]?.stringValue ?? "",
                     item["message"]?.stringValue ?? "", item["raw"]?.stringValue ?? "",
                 ]
                 csv += fields.map(Self.csvField).joined(separator: ",") + "\n"
@@ -275,7 +289,9 @@ struct ImportSession: Sendable {
     static func count(_ document: JSONValue, _ name: String) -> Int { document["counts"]?[name]?.intValue ?? 0 }
 
     static func bytes(_ count: Int) -> String {
-        count >= 1 << 20 ? String(format: "%.1f MiB", Double(count) / Double(1 << 20)) : String(format: "%.1f KiB", Double(count) / 1024)
+        count >= 1 << 20
+            ? String(format: "%.1f MiB", Double(count) / Double(1 << 20))
+            : String(format: "%.1f KiB", Double(count) / 1024)
     }
 }
 

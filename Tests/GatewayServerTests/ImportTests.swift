@@ -37,14 +37,17 @@ final class ImportServerHarness: @unchecked Sendable {
         service = GatewayService(store: store, purview: purview, forwarder: forwarder, logger: .disabled())
         let digest = { (key: String) in SHA256.hash(Array(key.utf8)) }
         let clients = APIClients(clients: [
-            APIClient(name: "importer", keyDigests: [digest(Self.importerKey)], scopes: [.importsWrite, .requestsRead, .requestsWrite]),
+            APIClient(
+                name: "importer", keyDigests: [digest(Self.importerKey)],
+                scopes: [.importsWrite, .requestsRead, .requestsWrite]),
             APIClient(name: "other", keyDigests: [digest(Self.otherKey)], scopes: [.importsWrite]),
         ])
         let api = GatewayAPI(service: service, clients: clients, logger: .disabled())
         var configuration = HTTPServerConfiguration()
         configuration.host = "127.0.0.1"
         configuration.port = 0
-        server = HTTPServer(configuration: configuration, responder: api.makeRouter().freeze(), errorRenderer: GatewayAPI.errorRenderer)
+        server = HTTPServer(
+            configuration: configuration, responder: api.makeRouter().freeze(), errorRenderer: GatewayAPI.errorRenderer)
         try server.start()
         client = try HTTPClient(configuration: HTTPClientConfiguration(requestTimeout: .seconds(120)))
         let service = self.service
@@ -73,7 +76,10 @@ final class ImportServerHarness: @unchecked Sendable {
         for field in extra { headers.append(field.name, field.value) }
         let response = try await client.execute(
             HTTPClientRequest(method: method, url: HTTPURL(baseURL + path)!, headers: headers, body: body))
-        let json = response.body.isEmpty ? JSONValue.null : ((try? JSONValue(parsing: response.body)) ?? .string(String(decoding: response.body, as: UTF8.self)))
+        let json =
+            response.body.isEmpty
+            ? JSONValue.null
+            : ((try? JSONValue(parsing: response.body)) ?? .string(String(decoding: response.body, as: UTF8.self)))
         return Reply(status: response.status.code, json: json, headers: response.headers)
     }
 
@@ -81,7 +87,8 @@ final class ImportServerHarness: @unchecked Sendable {
         _ text: String, kind: String? = "data-access", contentType: String = "text/csv", gzip: Bool = false,
         idempotencyKey: String? = nil
     ) async throws -> Reply {
-        try await upload(bytes: Array(text.utf8), kind: kind, contentType: contentType, gzip: gzip, idempotencyKey: idempotencyKey)
+        try await upload(
+            bytes: Array(text.utf8), kind: kind, contentType: contentType, gzip: gzip, idempotencyKey: idempotencyKey)
     }
 
     func upload(
@@ -91,11 +98,15 @@ final class ImportServerHarness: @unchecked Sendable {
         var headers: HTTPFields = ["Content-Type": contentType]
         if gzip { headers.append("Content-Encoding", "gzip") }
         if let idempotencyKey { headers.append("Idempotency-Key", idempotencyKey) }
-        return try await call(.post, "/v1/imports" + (kind.map { "?kind=\($0)" } ?? ""), body: gzip ? Gzip.compress(bytes) : bytes, headers: headers)
+        return try await call(
+            .post, "/v1/imports" + (kind.map { "?kind=\($0)" } ?? ""), body: gzip ? Gzip.compress(bytes) : bytes,
+            headers: headers)
     }
 
     /// Polls the import until `condition` holds (bounded).
-    func waitForImport(_ id: String, timeout: Duration = .seconds(30), until condition: (JSONValue) -> Bool) async throws -> JSONValue {
+    func waitForImport(_ id: String, timeout: Duration = .seconds(30), until condition: (JSONValue) -> Bool)
+        async throws -> JSONValue
+    {
         let deadline = ContinuousClock.now + timeout
         var last = JSONValue.null
         while ContinuousClock.now < deadline {
@@ -138,14 +149,21 @@ func count(_ value: JSONValue, _ name: String) -> Int { value["counts"]?[name]?.
 
         let rows = try await harness.call(.get, "/v1/imports/\(id)/rows?status=rejected").json
         let items = rows["items"]?.arrayValue ?? []
-        let summary = items.map { "\($0["row"]?.intValue ?? 0):\($0["field"]?.stringValue ?? "?"):\($0["code"]?.stringValue ?? "")" }
+        let summary = items.map {
+            "\($0["row"]?.intValue ?? 0):\($0["field"]?.stringValue ?? "?"):\($0["code"]?.stringValue ?? "")"
+        }
         #expect(summary == ["2:purpose:required", "3:requestedBy:invalid_format", "5::malformed_row"])
         #expect(items.first?["raw"]?.stringValue == "mssql://db/hr,,bob@contoso.com,")
 
         // The accepted rows are ordinary requests, mapped as the single endpoint maps them.
         let requests = try await harness.call(.get, "/v1/requests?kind=data-access").json["items"]?.arrayValue ?? []
         #expect(requests.count == 2)
-        let single = RequestMapper.validate(kind: .dataAccess, body: ["qualifiedName": "mssql://db/sales", "purpose": "reporting", "requestedBy": "ada@contoso.com", "duration": "P30D"])
+        let single = RequestMapper.validate(
+            kind: .dataAccess,
+            body: [
+                "qualifiedName": "mssql://db/sales", "purpose": "reporting", "requestedBy": "ada@contoso.com",
+                "duration": "P30D",
+            ])
         let stored = try #require(try await harness.store.get(id: ImportService.requestId(importId: id, row: 1)))
         #expect(stored.operations == (try single.get()).operations)
         #expect(stored.importId == id && stored.importRow == 1)
@@ -154,9 +172,13 @@ func count(_ value: JSONValue, _ name: String) -> Int { value["counts"]?[name]?.
         #expect(list.map { $0["id"]?.stringValue } == [id])
         // Another client does not see it.
         #expect(try await harness.call(.get, "/v1/imports/\(id)", key: ImportServerHarness.otherKey).status == 404)
-        #expect(try await harness.call(.get, "/v1/imports", key: ImportServerHarness.otherKey).json["items"]?.arrayValue?.count == 0)
+        #expect(
+            try await harness.call(.get, "/v1/imports", key: ImportServerHarness.otherKey).json["items"]?.arrayValue?
+                .count == 0)
         let openapi = try await harness.call(.get, "/openapi.json").json
-        for path in ["/v1/imports", "/v1/imports/{id}", "/v1/imports/{id}/rows"] { #expect(openapi["paths"]?[path] != nil) }
+        for path in ["/v1/imports", "/v1/imports/{id}", "/v1/imports/{id}/rows"] {
+            #expect(openapi["paths"]?[path] != nil)
+        }
         #expect(openapi["components"]?["schemas"]?["Import"]?["properties"]?["counts"] != nil)
         await harness.stop()
     }
@@ -171,18 +193,27 @@ func count(_ value: JSONValue, _ name: String) -> Int { value["counts"]?[name]?.
             #"{not json"#,
             #"{"qualifiedName":"mssql://db/x","purpose":"p","requestedBy":"ada@contoso.com","extra":1}"#,
         ]
-        let reply = try await harness.upload(lines.joined(separator: "\r\n") + "\r\n", contentType: "application/x-ndjson", gzip: true)
+        let reply = try await harness.upload(
+            lines.joined(separator: "\r\n") + "\r\n", contentType: "application/x-ndjson", gzip: true)
         #expect(reply.status == 202)
         #expect(count(reply.json, "rows") == 5)
         #expect(count(reply.json, "accepted") == 2)
         let id = try #require(reply.json["id"]?.stringValue)
-        let errors = try await harness.call(.get, "/v1/imports/\(id)/rows?status=rejected").json["items"]?.arrayValue ?? []
-        #expect(errors.map { "\($0["row"]?.intValue ?? 0):\($0["field"]?.stringValue ?? "")" } == ["3:kind", "4:", "5:extra"])
-        let kinds = try await harness.call(.get, "/v1/requests").json["items"]?.arrayValue?.compactMap { $0["kind"]?.stringValue }.sorted()
+        let errors =
+            try await harness.call(.get, "/v1/imports/\(id)/rows?status=rejected").json["items"]?.arrayValue ?? []
+        #expect(
+            errors.map { "\($0["row"]?.intValue ?? 0):\($0["field"]?.stringValue ?? "")" } == [
+                "3:kind", "4:", "5:extra",
+            ])
+        let kinds = try await harness.call(.get, "/v1/requests").json["items"]?.arrayValue?.compactMap {
+            $0["kind"]?.stringValue
+        }.sorted()
         #expect(kinds == ["data-access", "term-creation"])
 
         // A corrupt gzip body is refused.
-        let corrupt = try await harness.call(.post, "/v1/imports?kind=data-access", body: [0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7], headers: ["Content-Type": "text/csv", "Content-Encoding": "gzip"])
+        let corrupt = try await harness.call(
+            .post, "/v1/imports?kind=data-access", body: [0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7],
+            headers: ["Content-Type": "text/csv", "Content-Encoding": "gzip"])
         #expect(corrupt.status == 400)
         await harness.stop()
     }
@@ -191,7 +222,8 @@ func count(_ value: JSONValue, _ name: String) -> Int { value["counts"]?[name]?.
         let harness = try await ImportServerHarness(forward: false)
         // BOM, CRLF, a quoted comma, an escaped quote, an embedded CRLF and LF, a blank line, an unquoted
         // last line without a line end, a `kind` column, a JSON cell.
-        let csv = "\u{FEFF}kind,qualifiedName,purpose,requestedBy\r\n"
+        let csv =
+            "\u{FEFF}kind,qualifiedName,purpose,requestedBy\r\n"
             + "data-access,\"mssql://db/a,b\",\"the \"\"quarterly\"\" report\",ada@contoso.com\r\n"
             + "\r\n"
             + "data-access,mssql://db/c,\"line one\r\nline two\nline three\",bob@contoso.com\r\n"
@@ -214,7 +246,8 @@ func count(_ value: JSONValue, _ name: String) -> Int { value["counts"]?[name]?.
         #expect(errors.map { "\($0["row"]?.intValue ?? 0):\($0["field"]?.stringValue ?? "")" } == ["3:changes"])
 
         // A quote left open is a malformed file; the rows before it are kept.
-        let open = try await harness.upload("\(Self.header)\nmssql://db/z,ok,ada@contoso.com,\nmssql://db/y,\"never closed,ada@contoso.com,\n")
+        let open = try await harness.upload(
+            "\(Self.header)\nmssql://db/z,ok,ada@contoso.com,\nmssql://db/y,\"never closed,ada@contoso.com,\n")
         #expect(open.status == 400)
         #expect(open.json["code"]?.stringValue == "malformed_file")
         let openId = try #require(open.json["importId"]?.stringValue)
@@ -229,7 +262,9 @@ func count(_ value: JSONValue, _ name: String) -> Int { value["counts"]?[name]?.
     @Test func reuploadWithTheSameIdempotencyKeyCreatesNothingNew() async throws {
         let harness = try await ImportServerHarness(forward: false)
         var csv = Self.header + "\n"
-        for row in 1...40 { csv += "mssql://db/t\(row),purpose \(row),user\(row)@contoso.com,\(row % 10 == 0 ? "bad" : "P1D")\n" }
+        for row in 1...40 {
+            csv += "mssql://db/t\(row),purpose \(row),user\(row)@contoso.com,\(row % 10 == 0 ? "bad" : "P1D")\n"
+        }
         let first = try await harness.upload(csv, idempotencyKey: "file-1")
         #expect(first.status == 202)
         let id = try #require(first.json["id"]?.stringValue)
@@ -244,11 +279,15 @@ func count(_ value: JSONValue, _ name: String) -> Int { value["counts"]?[name]?.
 
         // An upload cut short (status still receiving) resumes: rows already stored are skipped.
         let partial = try await harness.store.createImport(
-            ImportRecord(id: "partial-import", clientName: "importer", defaultKind: .dataAccess, format: .csv, idempotencyKey: "file-2", now: Date()))
+            ImportRecord(
+                id: "partial-import", clientName: "importer", defaultKind: .dataAccess, format: .csv,
+                idempotencyKey: "file-2", now: Date()))
         guard case .created = partial else { throw HarnessFailure("not created") }
         let firstRows = ImportService(gateway: harness.service)
         _ = try await firstRows.receive(
-            ImportRecord(id: "partial-import", clientName: "importer", defaultKind: .dataAccess, format: .csv, idempotencyKey: "file-2", now: Date()),
+            ImportRecord(
+                id: "partial-import", clientName: "importer", defaultKind: .dataAccess, format: .csv,
+                idempotencyKey: "file-2", now: Date()),
             body: AsyncStream { continuation in
                 continuation.yield(Array(csv.split(separator: "\n").prefix(11).joined(separator: "\n").utf8))
                 continuation.finish()
@@ -270,13 +309,17 @@ func count(_ value: JSONValue, _ name: String) -> Int { value["counts"]?[name]?.
         csv += Array((Self.header + "\n").utf8)
         let rows = 100_000
         for row in 1...rows {
-            let line = row % 1000 == 0 ? "mssql://db/t\(row),,u\(row)@contoso.com,\n" : "mssql://db/t\(row),purpose,u\(row)@contoso.com,P7D\n"
+            let line =
+                row % 1000 == 0
+                ? "mssql://db/t\(row),,u\(row)@contoso.com,\n" : "mssql://db/t\(row),purpose,u\(row)@contoso.com,P7D\n"
             csv += Array(line.utf8)
         }
         let t0 = ContinuousClock.now
         let compressed = Gzip.compress(csv)
         let t1 = ContinuousClock.now
-        let reply = try await harness.call(.post, "/v1/imports?kind=data-access", body: compressed, headers: ["Content-Type": "text/csv", "Content-Encoding": "gzip"])
+        let reply = try await harness.call(
+            .post, "/v1/imports?kind=data-access", body: compressed,
+            headers: ["Content-Type": "text/csv", "Content-Encoding": "gzip"])
         print("TIMING gen+gzip", t1 - t0, "upload", ContinuousClock.now - t1)
         #expect(reply.status == 202)
         #expect(count(reply.json, "rows") == rows)
@@ -309,7 +352,8 @@ func count(_ value: JSONValue, _ name: String) -> Int { value["counts"]?[name]?.
         let reply = try await harness.upload(csv)
         let id = try #require(reply.json["id"]?.stringValue)
         let interactive = try await harness.call(
-            .post, "/v1/requests/data-access", body: Array(#"{"qualifiedName":"mssql://db/now","purpose":"p","requestedBy":"ada@contoso.com"}"#.utf8),
+            .post, "/v1/requests/data-access",
+            body: Array(#"{"qualifiedName":"mssql://db/now","purpose":"p","requestedBy":"ada@contoso.com"}"#.utf8),
             headers: ["Content-Type": "application/json", "Prefer": "wait=10"])
         #expect(interactive.status == 201)
         let status = try await harness.call(.get, "/v1/imports/\(id)").json
