@@ -67,9 +67,9 @@ enum ImportCommand {
             printError("purview-gateway import: --interval must be a positive number of seconds")
             return 2
         }
-        let contents: [UInt8]
+        let fingerprint: (size: Int, digest: String)
         do {
-            contents = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+            fingerprint = try Self.fingerprint(path)
         } catch {
             printError("purview-gateway import: cannot read \(path): \(error.localizedDescription)")
             return 2
@@ -85,12 +85,29 @@ enum ImportCommand {
         }
         let session = ImportSession(
             client: client, base: base, key: key, path: path, kind: kind,
-            idempotencyKey: flags.values["idempotency-key"] ?? "import-" + Hex.encode(SHA256.hash(contents)).prefix(32),
+            idempotencyKey: flags.values["idempotency-key"] ?? "import-" + fingerprint.digest.prefix(32),
             rejectedFile: flags.values["rejected-file"] ?? path + ".rejected.csv", interval: interval,
             terminal: isatty(STDOUT_FILENO) == 1)
-        let code = await session.run(contents: contents, wait: flags.switches.contains("wait"))
+        let code = await session.run(size: fingerprint.size, wait: flags.switches.contains("wait"))
         await client.shutdown()
         return code
+    }
+
+    /// The file's size and a SHA-256 over its size, first MiB and last MiB: the same file gives the same
+    /// Idempotency-Key without reading all of it.
+    static func fingerprint(_ path: String) throws -> (size: Int, digest: String) {
+        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        guard let file = FileHandle(forReadingAtPath: path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        defer { try? file.close() }
+        var material = Array(String(size).utf8)
+        material += Array(try file.read(upToCount: 1 << 20) ?? Data())
+        if size > 2 << 20 {
+            try file.seek(toOffset: UInt64(size - (1 << 20)))
+            material += Array(try file.read(upToCount: 1 << 20) ?? Data())
+        }
+        return (size, Hex.encode(SHA256.hash(material)))
     }
 }
 
@@ -110,11 +127,11 @@ struct ImportSession: Sendable {
         var message: String
     }
 
-    func run(contents: [UInt8], wait: Bool) async -> Int32 {
+    func run(size: Int, wait: Bool) async -> Int32 {
         let interrupted = Interruption()
         let work = Task { () -> Int32 in
             do {
-                return try await upload(contents: contents, wait: wait, interrupted: interrupted)
+                return try await upload(size: size, wait: wait, interrupted: interrupted)
             } catch let failure as Failure {
                 printError("purview-gateway import: \(failure.message)")
                 return 3
@@ -156,21 +173,21 @@ struct ImportSession: Sendable {
         return (response.status.code, json)
     }
 
-    private func upload(contents: [UInt8], wait: Bool, interrupted: Interruption) async throws -> Int32 {
+    private func upload(size: Int, wait: Bool, interrupted: Interruption) async throws -> Int32 {
         let lower = path.lowercased()
         let gzip = lower.hasSuffix(".gz")
         let plain = gzip ? String(lower.dropLast(3)) : lower
         let contentType = plain.hasSuffix(".ndjson") || plain.hasSuffix(".jsonl") ? "application/x-ndjson" : "text/csv"
         var headers: HTTPFields = ["Content-Type": contentType, "Idempotency-Key": idempotencyKey]
         if gzip { headers.append("Content-Encoding", "gzip") }
-        printOut("Uploading \(path) (\(Self.bytes(contents.count))) to \(base.origin) ...")
+        printOut("Uploading \(path) (\(Self.bytes(size))) to \(base.origin) ...")
         interrupted.message.withLock {
             $0 =
                 "Upload interrupted. Rows the gateway received are kept; run the same command again to resume "
                 + "(Idempotency-Key \(idempotencyKey)), or find the import with GET /v1/imports?idempotencyKey=\(idempotencyKey)."
         }
         let started = ContinuousClock.now
-        let (status, document) = try await call(.post, "/v1/imports?kind=\(kind)", body: contents, headers: headers)
+        let (status, document) = try await send(headers: headers, size: size)
         try Task.checkCancellation()
         guard status == 202 || status == 200, let id = document["id"]?.stringValue else {
             let detail = document["detail"]?.stringValue ?? document["title"]?.stringValue ?? "HTTP \(status)"
@@ -194,6 +211,36 @@ struct ImportSession: Sendable {
         try await summarize(id, final)
         let failed = Self.count(final, "rejected") > 0 || (wait && Self.count(final, "failed") > 0)
         return failed ? 1 : 0
+    }
+
+    /// `POST /v1/imports`: streamed from disk over http (with upload progress); over https the file is sent from
+    /// memory by the package's client, which has no streamed request bodies.
+    private func send(headers: HTTPFields, size: Int) async throws -> (Int, JSONValue) {
+        let target =
+            (base.pathAndQuery.hasSuffix("/") ? String(base.pathAndQuery.dropLast()) : base.pathAndQuery)
+            + "/v1/imports?kind=\(kind)"
+        guard base.scheme == .http else {
+            let contents: [UInt8]
+            do {
+                contents = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                throw Failure(message: "cannot read \(path): \(error.localizedDescription)")
+            }
+            return try await call(.post, "/v1/imports?kind=\(kind)", body: contents, headers: headers)
+        }
+        var fields: [(String, String)] = [("Authorization", "Bearer \(key)"), ("Accept", "application/json")]
+        for field in headers { fields.append((field.name, field.value)) }
+        let meter = UploadMeter(size: size, terminal: terminal)
+        let response: StreamingUpload.Response
+        do {
+            response = try await StreamingUpload.post(
+                host: base.host, port: base.port, target: target, headers: fields, path: path,
+                progress: { meter.sent($0) })
+        } catch {
+            throw Failure(message: "\(base.origin): the upload failed: \(error)")
+        }
+        meter.finish()
+        return (response.status, (try? JSONValue(parsing: response.body)) ?? .null)
     }
 
     /// Polls the import until it is done, drawing progress.
@@ -310,5 +357,54 @@ final class Interruption: Sendable {
         }
         source.resume()
         SignalSources.keep([source])
+    }
+}
+
+/// Upload progress from the sending thread: a bar on a terminal, a line every 5 s otherwise.
+final class UploadMeter: Sendable {
+    private struct State {
+        var lastDrawn = ContinuousClock.now - .seconds(60)
+        var drew = false
+    }
+
+    let size: Int
+    let terminal: Bool
+    private let started = ContinuousClock.now
+    private let state = Mutex(State())
+
+    init(size: Int, terminal: Bool) {
+        self.size = size
+        self.terminal = terminal
+    }
+
+    func sent(_ bytes: Int) {
+        let now = ContinuousClock.now
+        let due = state.withLock { state -> Bool in
+            let every: Duration = terminal ? .milliseconds(100) : .seconds(5)
+            guard state.lastDrawn.duration(to: now) >= every else { return false }
+            state.lastDrawn = now
+            state.drew = true
+            return true
+        }
+        guard due else { return }
+        let elapsed = max(started.duration(to: now).seconds, 0.001)
+        let rate = Double(bytes) / elapsed
+        let fraction = size > 0 ? min(Double(bytes) / Double(size), 1) : 1
+        let eta = rate > 0 ? Double(size - bytes) / rate : 0
+        var line =
+            "uploaded \(ImportSession.bytes(bytes)) of \(ImportSession.bytes(size)) (\(Int(fraction * 100))%), "
+            + "\(ImportSession.bytes(Int(rate)))/s, ETA \(ImportSession.duration(eta))"
+        if terminal {
+            let filled = Int(fraction * 30)
+            line =
+                "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: 30 - filled) + "] " + line
+            FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + line).utf8))
+        } else {
+            printOut(line)
+        }
+    }
+
+    func finish() {
+        if terminal && state.withLock({ $0.drew }) { printOut("") }
     }
 }
