@@ -146,6 +146,7 @@ public struct ImportService: Sendable {
             importId: record.id, requests: requests, rejections: rejections,
             now: GatewayService.milliseconds(gateway.now()))
         // Imported rows are forwarded while the upload goes on.
+        gateway.forwarder.importPacer.rowsArrived()
         gateway.forwarder.wake()
         return stored
     }
@@ -280,6 +281,9 @@ public struct ImportRateLimiter: Sendable {
 public final class ImportPacer: Sendable {
     private let limiter: Mutex<ImportRateLimiter>
     private let start = ContinuousClock.now
+    /// After a claim found no imported row due, none is looked for until this time (seconds since `start`) or
+    /// until new rows are stored: interactive forwarding then costs no extra claim.
+    private let quietUntil = Mutex<Double>(0)
 
     public init(rowsPerSecond: Double) { limiter = Mutex(ImportRateLimiter(rowsPerSecond: rowsPerSecond)) }
 
@@ -291,6 +295,21 @@ public final class ImportPacer: Sendable {
     }
 
     public func giveBack(_ count: Int) { limiter.withLock { $0.giveBack(count) } }
+
+    /// Whether imported rows may be due (false for a second after a claim found none, unless rows arrived).
+    var mayHaveRows: Bool {
+        let now = self.now
+        return quietUntil.withLock { now >= $0 }
+    }
+
+    /// A claim found no imported row due.
+    func foundNone() {
+        let now = self.now
+        quietUntil.withLock { $0 = now + 1 }
+    }
+
+    /// Imported rows were stored: look again at once.
+    public func rowsArrived() { quietUntil.withLock { $0 = 0 } }
 
     public func throttled() {
         let now = self.now
@@ -307,13 +326,14 @@ extension Forwarder {
     func claimImported(capacity: Int, interactiveClaimed: Int) async -> [GatewayRequest] {
         guard let imports = store as? any ImportStore else { return [] }
         let room = capacity - interactiveClaimed - configuration.concurrency / 2
-        guard room > 0 else { return [] }
+        guard room > 0, importPacer.mayHaveRows else { return [] }
         let granted = importPacer.take(upTo: room)
         guard granted > 0 else { return [] }
         do {
             let claimed = try await imports.claimImportedForwardable(
                 now: now(), limit: granted, owner: configuration.owner, lease: configuration.lease)
             importPacer.giveBack(granted - claimed.count)
+            if claimed.isEmpty { importPacer.foundNone() }
             return claimed
         } catch {
             importPacer.giveBack(granted)
