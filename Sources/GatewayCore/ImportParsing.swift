@@ -23,6 +23,8 @@ public struct ImportRecordSplitter: Sendable {
     public let maxRecordBytes: Int
 
     private var atStart = true
+    /// The file's first bytes, held until three are in hand to recognise a byte-order mark.
+    private var start: [UInt8] = []
     private var raw: [UInt8] = []
     private var field: [UInt8] = []
     private var fields: [String] = []
@@ -38,13 +40,26 @@ public struct ImportRecordSplitter: Sendable {
 
     /// Feeds bytes; complete records are passed to `emit` in order.
     public mutating func feed(_ chunk: [UInt8], _ emit: (ImportRecordText) throws -> Void) throws {
-        var index = chunk.startIndex
         if atStart {
-            // Skip a UTF-8 byte-order mark (Excel writes one); it may arrive split over chunks only in
-            // pathological cases, which are then read as data.
-            if chunk.count >= 3, chunk[0] == 0xEF, chunk[1] == 0xBB, chunk[2] == 0xBF { index += 3 }
-            if !chunk.isEmpty { atStart = false }
+            start += chunk
+            guard start.count >= 3 else { return }
+            try feedStart(emit)
+            return
         }
+        try feedBody(chunk, from: 0, emit)
+    }
+
+    /// Skips a UTF-8 byte-order mark (Excel writes one), then reads the first bytes.
+    private mutating func feedStart(_ emit: (ImportRecordText) throws -> Void) throws {
+        atStart = false
+        let bytes = start
+        start = []
+        let index = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        try feedBody(bytes, from: index, emit)
+    }
+
+    private mutating func feedBody(_ chunk: [UInt8], from index: Int, _ emit: (ImportRecordText) throws -> Void) throws
+    {
         switch format {
         case .ndjson: try feedLines(chunk, from: index, emit)
         case .csv: try feedCSV(chunk, from: index, emit)
@@ -53,6 +68,7 @@ public struct ImportRecordSplitter: Sendable {
 
     /// The input ended: emits a last record without a line end. Throws for a quote left open.
     public mutating func finish(_ emit: (ImportRecordText) throws -> Void) throws {
+        if atStart { try feedStart(emit) }
         switch format {
         case .ndjson:
             if !raw.isEmpty { try emitLine(emit) }
@@ -90,6 +106,7 @@ public struct ImportRecordSplitter: Sendable {
         let quote = UInt8(ascii: "\"")
         var index = start
         while index < chunk.count {
+            if raw.count > maxRecordBytes { throw ImportFileError("a record is longer than \(maxRecordBytes) bytes") }
             let byte = chunk[index]
             index += 1
             if quotePending {
@@ -123,7 +140,6 @@ public struct ImportRecordSplitter: Sendable {
                 raw.append(byte)
                 field.append(byte)
             }
-            if raw.count > maxRecordBytes { throw ImportFileError("a record is longer than \(maxRecordBytes) bytes") }
         }
     }
 
