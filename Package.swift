@@ -85,7 +85,7 @@ let package = Package(
             name: "GatewayServerTests",
             dependencies: [
                 "GatewayServer", "GatewayCore", "GatewayStorage", "PurviewEmulator", "PurviewWorkflow", "Networking", "HTTP",
-                "Crypto", "Observability",
+                "Crypto", "Observability", "Compression",
             ],
             swiftSettings: strict),
         .testTarget(

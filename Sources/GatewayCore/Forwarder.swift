@@ -23,6 +23,8 @@ public struct ForwarderConfiguration: Sendable {
     public var reconciliationSkew: Duration = .seconds(120)
     /// Most full runs one reconciliation reads to compare payloads (Purview's run list omits them).
     public var reconciliationRunReads = 20
+    /// Imported rows sent per second at most (halved on each 429 from Purview, then recovering).
+    public var importRowsPerSecond: Double = 20
 
     public init() {}
 }
@@ -113,6 +115,8 @@ public final class Forwarder: Sendable {
     private let wakeupContinuation: AsyncStream<Void>.Continuation
     private let inFlight = Atomic<Int>(0)
     private let sentCount = Atomic<Int>(0)
+    /// Paces imported rows (ImportService.swift).
+    let importPacer: ImportPacer
 
     public init(
         store: any RequestStore, purview: any PurviewWorkflowAPI, configuration: ForwarderConfiguration = ForwarderConfiguration(),
@@ -127,6 +131,7 @@ public final class Forwarder: Sendable {
         self.logger = logger
         self.now = now
         self.random = random
+        importPacer = ImportPacer(rowsPerSecond: configuration.importRowsPerSecond)
         (wakeups, wakeupContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -161,13 +166,14 @@ public final class Forwarder: Sendable {
         while !Task.isCancelled {
             let capacity = configuration.concurrency - inFlight.load(ordering: .relaxed)
             guard capacity > 0 else { return }
-            let batch: [GatewayRequest]
+            var batch: [GatewayRequest]
             do {
                 batch = try await store.claimForwardable(now: now(), limit: capacity, owner: configuration.owner, lease: configuration.lease)
             } catch {
                 logger.error("cannot claim requests to forward", metadata: ["error": .string("\(error)")])
                 return
             }
+            batch += await claimImported(capacity: capacity, interactiveClaimed: batch.count)
             if batch.isEmpty { return }
             await withDiscardingTaskGroup { group in
                 for request in batch {
@@ -234,6 +240,7 @@ public final class Forwarder: Sendable {
     /// reconciliation (its lease then expires on its own, which paces the retries).
     private func handleFailure(_ error: PurviewClientError, request: inout GatewayRequest, log: Logger) async -> Bool {
         let requestError = RequestError(code: error.code, message: error.message, httpStatus: error.status, purviewRequestId: error.serviceRequestId)
+        if error.status == 429 { importPacer.throttled() }
         if error.certainlyNotProcessed {
             let delay = error.retryAfter.map { min($0, configuration.maxBackoff) } ?? backoff(attempts: request.attempts)
             log.warning("Purview did not take the request; will retry", metadata: ["error": .string(error.description), "retry_in_s": .double(delay.seconds)])

@@ -39,6 +39,9 @@ public struct GatewayRequest: Sendable, Hashable {
     public var bodyDigest: String = ""
     /// Where status-change events are POSTed (the body's `callbackUrl`, else the client's default); nil: none.
     public var callbackUrl: String?
+    /// The batch import this request came from, and its row number there (nil for interactive requests).
+    public var importId: String?
+    public var importRow: Int?
 
     public init(
         id: String, clientName: String, validated: ValidatedRequest, idempotencyKey: String?, now: Date

@@ -67,7 +67,7 @@ public final class GatewayService: Sendable {
         var request = GatewayRequest(id: TimeOrderedIdentifier.make(at: acceptedAt), clientName: clientName, validated: validated, idempotencyKey: idempotencyKey, now: acceptedAt)
         request.traceId = traceId
         request.callbackUrl = request.callbackUrl ?? defaultCallbackUrl
-        request.bodyDigest = Hex.encode(SHA256.hash(JSONValue.object(["kind": .string(kind.rawValue), "body": body]).canonicalBytes))
+        request.bodyDigest = Self.bodyDigest(kind: kind, body: body)
         // Interest is registered before the request is visible to any forwarder, so a send that settles
         // at once is still noticed.
         if wait > .zero { notifier.expect(request.id) }

@@ -18,6 +18,8 @@ public final class InMemoryRequestStore: RequestStore {
     }
 
     let state = Mutex(State())
+    /// Batch imports (InMemoryRequestStore+Imports.swift).
+    let importState = Mutex(InMemoryImportState())
 
     public init() {}
 
@@ -73,7 +75,7 @@ public final class InMemoryRequestStore: RequestStore {
 
     public func claimForwardable(now: Date, limit: Int, owner: String, lease: Duration) async throws -> [GatewayRequest] {
         claim(now: now, limit: limit, owner: owner, lease: lease) {
-            $0.status == .queued && ($0.nextAttemptAt ?? .distantPast) <= now
+            $0.status == .queued && ($0.nextAttemptAt ?? .distantPast) <= now && $0.importId == nil
         }
     }
 
@@ -103,7 +105,7 @@ public final class InMemoryRequestStore: RequestStore {
 
     public func ping() async throws {}
 
-    private func claim(now: Date, limit: Int, owner: String, lease: Duration, where predicate: (GatewayRequest) -> Bool) -> [GatewayRequest] {
+    func claim(now: Date, limit: Int, owner: String, lease: Duration, where predicate: (GatewayRequest) -> Bool) -> [GatewayRequest] {
         state.withLock { state in
             let candidates = state.requests.values.filter { request in
                 guard predicate(request) else { return false }

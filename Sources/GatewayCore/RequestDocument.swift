@@ -35,6 +35,8 @@ public enum RequestDocument {
         object["polledAt"] = request.polledAt.map(millis)
         object["traceId"] = request.traceId.map(JSONValue.string)
         object["callbackUrl"] = request.callbackUrl.map(JSONValue.string)
+        object["importId"] = request.importId.map(JSONValue.string)
+        object["importRow"] = request.importRow.map { .number(Double($0)) }
         return .object(object)
     }
 
@@ -67,6 +69,8 @@ public enum RequestDocument {
         request.submittingSince = date(object["submittingSince"])
         request.polledAt = date(object["polledAt"])
         request.traceId = object["traceId"]?.stringValue
+        request.importId = object["importId"]?.stringValue
+        request.importRow = object["importRow"]?.intValue
         request.updatedAt = date(object["updatedAt"]) ?? request.createdAt
         request.timeline = (object["timeline"]?.arrayValue ?? []).map(decodeEntry)
         request.bodyDigest = object["bodyDigest"]?.stringValue ?? ""

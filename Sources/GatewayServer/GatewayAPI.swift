@@ -94,6 +94,7 @@ public final class GatewayAPI: Sendable {
         })
         addWebhookRoutes(to: router)
         addOperationsRoutes(to: router)
+        addImportRoutes(to: router)
         router.add(.get, "/healthz") { _ in await self.healthz() }
         router.add(.get, "/readyz") { _ in await self.readyz() }
         router.add(.get, "/metrics") { _ in

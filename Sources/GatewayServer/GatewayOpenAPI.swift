@@ -141,6 +141,7 @@ enum GatewayOpenAPI {
                 ],
             ]
         ]
+        for (path, item) in importPaths { paths[path] = item }
         paths["/healthz"] = ["get": ["summary": "Liveness with details (store, token, Purview reachability).", "responses": ["200": ["description": "Alive."], "503": ["description": "Store failing."]]]]
         paths["/readyz"] = ["get": ["summary": "Ready to accept and store requests.", "responses": ["200": ["description": "Ready."], "503": ["description": "Not ready."]]]]
         paths["/metrics"] = ["get": ["summary": "Prometheus metrics.", "responses": ["200": ["description": "Text exposition format 0.0.4."]]]]
@@ -190,6 +191,7 @@ enum GatewayOpenAPI {
             ],
         ]
         WebhookOpenAPI.addSchemas(to: &schemas)
+        for (name, schema) in importSchemas { schemas[name] = schema }
         return [
             "openapi": "3.1.0",
             "webhooks": WebhookOpenAPI.webhooks,

@@ -86,6 +86,8 @@ public struct GatewaySettings: Sendable {
     public var purviewRequestsPerSecond = 100.0
     /// `GATEWAY_PURVIEW_MAX_IN_FLIGHT`: calls to Purview in flight at once, per replica.
     public var purviewMaxInFlight = 32
+    /// `GATEWAY_IMPORT_RATE`: imported rows forwarded per second at most (halved on each 429 from Purview).
+    public var importRowsPerSecond: Double = 20
 
     public init() {}
 
@@ -112,6 +114,7 @@ public struct GatewaySettings: Sendable {
         ("GATEWAY_RATE_LIMIT_PER_SECOND", "default client quota, calls per second (default 50; 0: no default quota)"),
         ("GATEWAY_RATE_LIMIT_BURST", "default client quota, burst (default 100)"),
         ("GATEWAY_API_KEYS_POLL_SECONDS", "how often the keys file is checked for changes (default 5; SIGHUP reloads at once)"),
+        ("GATEWAY_IMPORT_RATE", "imported rows forwarded to Purview per second at most (default 20; halved on 429)"),
         ("LOG_LEVEL", "trace, debug, info, notice, warning, error or critical (default info)"),
         ("SSL_CERT_FILE", "extra CA bundle to trust (private CAs, TLS-inspecting proxies)"),
         ("HTTPS_PROXY / NO_PROXY", "proxy for outbound https, and hosts that bypass it"),
@@ -178,6 +181,12 @@ public struct GatewaySettings: Sendable {
                 throw SettingsError(name, "expected a whole number from 1 to 1024, got '\(text)'")
             }
             settings.purviewMaxInFlight = count
+        }
+        if let (text, name) = value("GATEWAY_IMPORT_RATE") {
+            guard let rate = Double(text), rate >= 0.1, rate <= 10_000 else {
+                throw SettingsError(name, "expected rows per second from 0.1 to 10000, got '\(text)'")
+            }
+            settings.importRowsPerSecond = rate
         }
         if let (text, name) = value("PURVIEW_ENDPOINT", flag: "purview-endpoint") {
             guard let endpoint = HTTPURL(text) else { throw SettingsError(name, "expected an https URL such as https://acct.purview.azure.com, got '\(text)'") }

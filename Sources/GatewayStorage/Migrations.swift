@@ -56,6 +56,36 @@ enum Migrations {
             cut_at BIGINT
         );
         """,
+        // 5: batch imports; imported requests carry their import, and interactive and imported requests are
+        // claimed through separate partial indexes (a large import must not slow the interactive claim).
+        """
+        ALTER TABLE requests ADD COLUMN import_id TEXT;
+        CREATE INDEX requests_import ON requests (import_id, status) WHERE import_id IS NOT NULL;
+        CREATE INDEX requests_forwardable_interactive ON requests (status, next_attempt_at, id) WHERE import_id IS NULL;
+        CREATE INDEX requests_forwardable_imported ON requests (status, next_attempt_at, id) WHERE import_id IS NOT NULL;
+        CREATE TABLE imports (
+            id TEXT PRIMARY KEY,
+            client TEXT NOT NULL,
+            idempotency_key TEXT,
+            kind TEXT,
+            format TEXT NOT NULL,
+            status TEXT NOT NULL,
+            row_count BIGINT NOT NULL,
+            accepted_count BIGINT NOT NULL,
+            rejected_count BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE UNIQUE INDEX imports_client_key ON imports (client, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX imports_newest ON imports (created_at DESC, id DESC);
+        CREATE TABLE import_rejections (
+            import_id TEXT NOT NULL,
+            row_number BIGINT NOT NULL,
+            errors TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            PRIMARY KEY (import_id, row_number)
+        );
+        """,
     ]
 
     /// The version a database has once every script here is applied.

@@ -57,6 +57,37 @@ enum PostgresMigrations {
             cut_at BIGINT
         );
         """,
+        // 5: batch imports (see Migrations.swift, script 5).
+        """
+        ALTER TABLE requests ADD COLUMN import_id TEXT COLLATE "C";
+        CREATE INDEX requests_import ON requests (import_id, status) WHERE import_id IS NOT NULL;
+        CREATE INDEX requests_forwardable_interactive ON requests (status, next_attempt_at NULLS FIRST, id)
+            WHERE import_id IS NULL;
+        CREATE INDEX requests_forwardable_imported ON requests (status, next_attempt_at NULLS FIRST, id)
+            WHERE import_id IS NOT NULL;
+        CREATE TABLE imports (
+            id TEXT COLLATE "C" PRIMARY KEY,
+            client TEXT COLLATE "C" NOT NULL,
+            idempotency_key TEXT COLLATE "C",
+            kind TEXT COLLATE "C",
+            format TEXT COLLATE "C" NOT NULL,
+            status TEXT COLLATE "C" NOT NULL,
+            row_count BIGINT NOT NULL,
+            accepted_count BIGINT NOT NULL,
+            rejected_count BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE UNIQUE INDEX imports_client_key ON imports (client, idempotency_key) WHERE idempotency_key IS NOT NULL;
+        CREATE INDEX imports_newest ON imports (created_at DESC, id DESC);
+        CREATE TABLE import_rejections (
+            import_id TEXT COLLATE "C" NOT NULL,
+            row_number BIGINT NOT NULL,
+            errors TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            PRIMARY KEY (import_id, row_number)
+        );
+        """,
     ]
 
     static var latestVersion: Int { scripts.count }

@@ -236,7 +236,8 @@ public final class PostgresRequestStore: RequestStore {
         var query = SQLBuilder()
         let condition =
             "status = \(query.bind(RequestStatus.queued.rawValue)) "
-            + "AND (next_attempt_at IS NULL OR next_attempt_at <= \(query.bind(RequestRow.milliseconds(now))))"
+            + "AND (next_attempt_at IS NULL OR next_attempt_at <= \(query.bind(RequestRow.milliseconds(now)))) "
+            + "AND import_id IS NULL"
         return try await claim(
             query, condition: condition, order: "next_attempt_at NULLS FIRST, id", now: now, limit: limit,
             owner: owner, lease: lease)
@@ -269,7 +270,7 @@ public final class PostgresRequestStore: RequestStore {
     /// `FOR UPDATE SKIP LOCKED` makes concurrent claimers (other replicas) pass over rows another claim is
     /// taking right now instead of waiting for it or taking them too; the lease then keeps them away until it
     /// ends. A row whose lease ran out may be claimed again (its owner is presumed dead).
-    private func claim(
+    func claim(
         _ query: SQLBuilder, condition: String, order: String, now: Date, limit: Int, owner: String,
         lease: Duration
     ) async throws -> [GatewayRequest] {
@@ -374,7 +375,7 @@ public final class PostgresRequestStore: RequestStore {
         }
     }
 
-    private static func storedDocument(_ row: [String?]) throws -> StoredDocument {
+    static func storedDocument(_ row: [String?]) throws -> StoredDocument {
         guard row.count >= 2, let document = row[0], let version = row[1].flatMap({ Int($0) }) else {
             throw StoreError("a stored request has no document or version")
         }

@@ -249,7 +249,7 @@ public final class SQLiteRequestStore: RequestStore {
     {
         let nowMs = RequestRow.milliseconds(now)
         return try await claim(
-            condition: "status = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+            condition: "status = ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND import_id IS NULL",
             bindings: [.text(RequestStatus.queued.rawValue), .integer(nowMs)],
             order: "next_attempt_at, id", now: now, limit: limit, owner: owner, lease: lease)
     }
@@ -276,7 +276,7 @@ public final class SQLiteRequestStore: RequestStore {
     ///
     /// One writer makes select-then-update atomic here; PostgreSQL will do it in one statement with
     /// `FOR UPDATE SKIP LOCKED`.
-    private func claim(
+    func claim(
         condition: String, bindings: [SQLiteValue], order: String, now: Date, limit: Int, owner: String,
         lease: Duration
     ) async throws -> [GatewayRequest] {
@@ -346,7 +346,7 @@ public final class SQLiteRequestStore: RequestStore {
         }
     }
 
-    private func read<Value: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> Value) async throws
+    func read<Value: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> Value) async throws
         -> Value
     {
         try await mappingErrors {

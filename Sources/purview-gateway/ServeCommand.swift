@@ -150,6 +150,7 @@ enum ServeCommand {
 
         var forwarding = ForwarderConfiguration()
         forwarding.lease = settings.forwardLease
+        forwarding.importRowsPerSecond = settings.importRowsPerSecond
         var polling = PollerConfiguration()
         polling.interval = settings.pollInterval
         let service = GatewayService(store: store, purview: purview, forwarder: forwarding, poller: polling, logger: logger, budget: budget)

@@ -8,6 +8,8 @@ let usage = """
       purview-gateway serve [options]      run the gateway (no PURVIEW_ENDPOINT: with the built-in emulator)
       purview-gateway emulator [options]   run the Purview Workflow emulator on its own
       purview-gateway backup FILE          copy the SQLite store to FILE while the gateway serves
+      purview-gateway import FILE --url URL --key KEY [--kind KIND] [--wait]
+                                           upload a CSV/NDJSON batch of requests and follow it
       purview-gateway version              print the version
 
     Run `purview-gateway <command> --help` for a command's options and environment.
@@ -24,6 +26,8 @@ case "backup":
     code = BackupCommand.run(arguments: Array(arguments.dropFirst()))
 case "emulator":
     code = await EmulatorCommand.run(arguments: Array(arguments.dropFirst()))
+case "import":
+    code = await ImportCommand.run(arguments: Array(arguments.dropFirst()))
 case "version", "--version":
     printOut("purview-gateway \(version)")
     code = 0
