@@ -31,6 +31,33 @@ public enum SHA256 {
     public static func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
         evpDigest(bytes, EVP_sha256(), length: byteCount)
     }
+
+    /// A digest fed in pieces (a file read a chunk at a time), so large inputs need not be in memory at once.
+    public final class Hasher {
+        private let context: OpaquePointer
+
+        public init() {
+            guard let context = EVP_MD_CTX_new() else { preconditionFailure("EVP_MD_CTX_new failed") }
+            precondition(EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1, "EVP_DigestInit_ex failed")
+            self.context = context
+        }
+
+        deinit { EVP_MD_CTX_free(context) }
+
+        public func update(_ bytes: some Sequence<UInt8>) {
+            let status = withContiguousBytes(bytes) { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
+            precondition(status == 1, "EVP_DigestUpdate failed: \(OpenSSLErrorQueue.drain())")
+        }
+
+        /// The digest of everything fed so far; the hasher is spent afterwards.
+        public func finalize() -> [UInt8] {
+            var output = [UInt8](repeating: 0, count: SHA256.byteCount)
+            var length: UInt32 = 0
+            let status = output.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
+            precondition(status == 1 && length == UInt32(SHA256.byteCount), "EVP_DigestFinal_ex failed")
+            return output
+        }
+    }
 }
 
 /// SHA-1, kept only for certificate thumbprints (`x5t`); never use it for new security purposes.

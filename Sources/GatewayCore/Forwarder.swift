@@ -13,7 +13,8 @@ public struct ForwarderConfiguration: Sendable {
     /// Longest wait between tries of one request.
     public var maxBackoff: Duration = .seconds(300)
     public var initialBackoff: Duration = .seconds(2)
-    /// After this long since acceptance, a request that still could not be sent is `failed`.
+    /// After this long since its first try (since acceptance or the last re-drive), a request that still could
+    /// not be sent is `failed`; one never tried yet (an imported row waiting for its pace) is not.
     public var giveUpAfter: Duration = .seconds(24 * 3600)
     /// How often due retries and stale sends are looked for when nothing wakes the forwarder.
     public var idlePollInterval: Duration = .seconds(1)
@@ -202,7 +203,9 @@ public final class Forwarder: Sendable {
                 Task { try? await store.release(id: id, owner: owner) }
             }
         }
-        if now().timeIntervalSince(request.forwardingSince) > configuration.giveUpAfter.seconds {
+        if let firstSend = request.firstSendSinceForwarding,
+            now().timeIntervalSince(firstSend) > configuration.giveUpAfter.seconds
+        {
             _ = await transition(&request, .gaveUp(RequestError(code: "forwarding_expired", message: "Purview could not be reached for \(Int(configuration.giveUpAfter.seconds / 3600)) hours")), log: log)
             return
         }

@@ -19,6 +19,13 @@ extension GatewayRequest {
     public var forwardingSince: Date {
         timeline.last(where: { $0.note?.hasPrefix(GatewayService.redriveNote) == true })?.at ?? createdAt
     }
+
+    /// The first send since ``forwardingSince``; nil while it has not been tried (an imported row waiting for
+    /// its pace). The give-up period counts from here: only failed tries are evidence Purview is unreachable.
+    public var firstSendSinceForwarding: Date? {
+        let since = forwardingSince
+        return timeline.first(where: { $0.status == .submitting && $0.at >= since })?.at
+    }
 }
 
 extension GatewayService {
@@ -44,7 +51,7 @@ extension GatewayService {
                 throw .conflict(error)
             }
             if let comment, !comment.isEmpty, let last = next.timeline.indices.last {
-                next.timeline[last].note = "\(Self.redriveNote): \(comment)"
+                next.timeline[last].note = "\(next.timeline[last].note ?? Self.redriveNote): \(comment)"
             }
             do {
                 let stored = try await store.update(next)

@@ -113,10 +113,16 @@ extension GatewayRequest {
             }
         case .redriven:
             try require([.failed, .refused, .unknown], for: "re-drive")
+            // Earlier runs are set aside (named in the timeline): a failed one kept beside the new run would roll
+            // the request back to `failed` on the first poll.
+            let earlier = runs.map(\.runId)
+            runs = []
+            outcome = nil
+            purviewRequestId = nil
             error = nil
             nextAttemptAt = now
             status = .queued
-            note = "re-driven"
+            note = earlier.isEmpty ? "re-driven" : "re-driven (earlier runs: \(earlier.joined(separator: ", ")))"
         }
         updatedAt = now
         if before != (status, outcome) || note != nil {

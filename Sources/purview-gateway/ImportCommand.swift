@@ -93,21 +93,20 @@ enum ImportCommand {
         return code
     }
 
-    /// The file's size and a SHA-256 over its size, first MiB and last MiB: the same file gives the same
-    /// Idempotency-Key without reading all of it.
+    /// The file's size and the SHA-256 of all of it, read a MiB at a time: the same file gives the same
+    /// Idempotency-Key, and any edit (even one keeping the size) gives a new one.
     static func fingerprint(_ path: String) throws -> (size: Int, digest: String) {
-        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
         guard let file = FileHandle(forReadingAtPath: path) else {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
         }
         defer { try? file.close() }
-        var material = Array(String(size).utf8)
-        material += Array(try file.read(upToCount: 1 << 20) ?? Data())
-        if size > 2 << 20 {
-            try file.seek(toOffset: UInt64(size - (1 << 20)))
-            material += Array(try file.read(upToCount: 1 << 20) ?? Data())
+        let hasher = SHA256.Hasher()
+        var size = 0
+        while let chunk = try file.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(chunk)
+            size += chunk.count
         }
-        return (size, Hex.encode(SHA256.hash(material)))
+        return (size, Hex.encode(hasher.finalize()))
     }
 }
 

@@ -143,6 +143,26 @@ import Testing
         #expect(purview.submissionCount == 3)
     }
 
+    /// The give-up period runs from the first try: tries failing for longer than it end `failed`.
+    @Test func triesFailingPastTheGiveUpPeriodEndFailed() async throws {
+        purview.script(
+            .fail(FakePurview.error(.unreachable, code: "connect_failed")),
+            .fail(FakePurview.error(.unreachable, code: "connect_failed")),
+            .fail(FakePurview.error(.unreachable, code: "connect_failed")),
+            .fail(FakePurview.error(.unreachable, code: "connect_failed")))
+        let gateway = service {
+            $0.giveUpAfter = .milliseconds(30)
+            $0.initialBackoff = .milliseconds(20)
+        }
+        try await withRunning(gateway) {
+            let result = try await gateway.submit(kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .zero)
+            guard case .created(let accepted, _) = result else { return }
+            let request = try await waitFor(accepted.id) { $0.status == .failed }
+            #expect(request.error?.code == "forwarding_expired")
+            #expect(request.attempts >= 1 && request.timeline.contains { $0.status == .submitting })
+        }
+    }
+
     @Test func ambiguousSendIsReconciledNotResent() async throws {
         purview.script(.acceptButLoseAnswer(runs: 1))
         let gateway = service()
@@ -158,6 +178,22 @@ import Testing
     /// Regression: Purview's run list omits the payload, and reconciliation compared payloads on the list alone, so
     /// an ambiguous send that Purview did process always ended `unknown`. Runs whose target value is another term's
     /// are passed over without reading them.
+    /// Imported rows wait for their pace: one first claimed more than the give-up period after it was accepted
+    /// has never been tried, so it must be sent, not failed as if Purview had been unreachable all along.
+    @Test func aRequestNeverTriedIsSentHoweverLongItWaited() async throws {
+        let validated = try RequestMapper.validate(kind: .termCreation, body: body).get()
+        let acceptedLongAgo = Date().addingTimeInterval(-30 * 3600)
+        let waiting = GatewayRequest(
+            id: "waited-a-day", clientName: "portal", validated: validated, idempotencyKey: nil, now: acceptedLongAgo)
+        _ = try await store.insert(waiting, idempotencyWindow: .seconds(86_400), now: acceptedLongAgo)
+        let gateway = service()
+        try await withRunning(gateway) {
+            let settled = try await waitFor(waiting.id) { $0.status != .queued && $0.status != .submitting }
+            #expect([.submitted, .inProgress].contains(settled.status), "\(settled.status) \(settled.error?.code ?? "")")
+        }
+        #expect(purview.submissionCount == 1)
+    }
+
     @Test func ambiguousSendIsFoundAmongOtherRunsOfTheSameType() async throws {
         // The poller would read runs too once the test outlasts its first tick (a loaded machine): keep it
         // idle, so the count below is reconciliation's alone.

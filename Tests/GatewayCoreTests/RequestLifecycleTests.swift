@@ -98,6 +98,27 @@ import Testing
         #expect(request.status == .queued && request.timeline.last?.actor == "operator:ops")
     }
 
+    /// A failed run kept beside the re-sent one would roll the request straight back to `failed` on the first
+    /// poll (and stop polling the live run), so re-drive sets the earlier runs aside, naming them in the timeline.
+    @Test func redriveSetsEarlierRunsAsideAndStartsTheGiveUpClockAfresh() throws {
+        var request = try makeRequest()
+        try request.apply(.sendStarted, now: t0 + 1, actor: "f")
+        try request.apply(.accepted(purviewRequestId: "p1", runIds: ["run-a"]), now: t0 + 2, actor: "f")
+        request.runs[0].status = .failed
+        try request.apply(.runsRefreshed(request.runs), now: t0 + 3, actor: "poller")
+        #expect(request.status == .failed)
+        try request.apply(.redriven, now: t0 + 60, actor: "operator:ops")
+        #expect(request.status == .queued)
+        #expect(request.runs.isEmpty && request.outcome == nil && request.purviewRequestId == nil)
+        #expect(request.timeline.last?.note?.contains("run-a") == true)
+        #expect(request.forwardingSince == t0 + 60)
+        #expect(request.firstSendSinceForwarding == nil)
+        try request.apply(.sendStarted, now: t0 + 70, actor: "f")
+        #expect(request.firstSendSinceForwarding == t0 + 70)
+        try request.apply(.accepted(purviewRequestId: "p2", runIds: ["run-b"]), now: t0 + 71, actor: "f")
+        #expect(request.workflowRunIds == ["run-b"])
+    }
+
     @Test(arguments: [
         ([PurviewRunStatus](), RequestStatus.submitted),
         ([.inProgress], .inProgress), ([.notStarted], .inProgress), ([.completed], .completed),

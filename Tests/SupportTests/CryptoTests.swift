@@ -15,6 +15,22 @@ import Testing
         #expect(SHA256.hash(AnySequence("abc".utf8)) == SHA256.hash(Array("abc".utf8)))
     }
 
+    @Test func sha256FedInPiecesMatchesTheOneShotDigest() {
+        let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        let hasher = SHA256.Hasher()
+        hasher.update(long[..<7])
+        hasher.update([UInt8]())
+        hasher.update(long[7...])
+        #expect(Hex.encode(hasher.finalize()) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        let million = [UInt8](repeating: 0x61, count: 1_000_000)
+        let pieces = SHA256.Hasher()
+        for start in stride(from: 0, to: million.count, by: 65_537) {
+            pieces.update(million[start..<min(start + 65_537, million.count)])
+        }
+        // FIPS 180-2's "one million a" vector.
+        #expect(Hex.encode(pieces.finalize()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
     @Test func sha1KnownVector() {
         #expect(Hex.encode(SHA1.hash("abc".utf8)) == "a9993e364706816aba3e25717850c26c9cd0d89d")
     }

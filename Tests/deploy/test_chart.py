@@ -315,6 +315,8 @@ def test_quota_and_outbound_budget_reach_the_gateway_only_when_set() -> None:
     assert config["GATEWAY_RATE_LIMIT_BURST"] == "40"
     assert config["GATEWAY_PURVIEW_REQUESTS_PER_SECOND"] == "12.5"
     assert config["GATEWAY_PURVIEW_MAX_IN_FLIGHT"] == "8"
+    off = Rendered.of({"config": {"rateLimit": {"disabled": True, "perSecond": 20}}}).gateway_config()
+    assert off["GATEWAY_RATE_LIMIT_PER_SECOND"] == "0", "disabled turns the default quota off"
 
 
 # Credentials and secrets ----------------------------------------------------------------------------------
