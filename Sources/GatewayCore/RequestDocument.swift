@@ -1,4 +1,4 @@
-public import FoundationEssentials
+import FoundationEssentials
 public import PurviewWorkflow
 
 /// The stored form of a request: one JSON document (both stores keep it beside indexed columns).

@@ -1,5 +1,5 @@
 import Crypto
-public import FoundationEssentials
+import FoundationEssentials
 import PurviewWorkflow
 
 /// What an API key may do.

@@ -1,6 +1,6 @@
-public import FoundationEssentials
+import FoundationEssentials
 public import GatewayCore
-public import HTTP
+import HTTP
 public import Networking
 public import Observability
 public import PurviewWorkflow

@@ -1,4 +1,4 @@
-public import FoundationEssentials
+import FoundationEssentials
 public import GatewayCore
 import HTTP
 public import Networking

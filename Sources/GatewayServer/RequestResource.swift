@@ -1,5 +1,5 @@
 import Crypto
-public import FoundationEssentials
+import FoundationEssentials
 public import GatewayCore
 public import PurviewWorkflow
 

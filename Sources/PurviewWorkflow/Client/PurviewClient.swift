@@ -1,5 +1,5 @@
-public import FoundationEssentials
-public import HTTP
+import FoundationEssentials
+import HTTP
 public import Networking
 
 /// Settings of a `PurviewClient`.

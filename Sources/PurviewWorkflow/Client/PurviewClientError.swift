@@ -1,4 +1,4 @@
-public import Networking
+import Networking
 
 /// Every failure of a Purview call, with what logs need to correlate it with the service's.
 public struct PurviewClientError: Error, Sendable, CustomStringConvertible {
