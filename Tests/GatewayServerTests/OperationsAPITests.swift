@@ -342,7 +342,8 @@ struct OperationsHarness {
                 id: id, clientName: "batch", defaultKind: nil, format: .csv, idempotencyKey: nil, now: old)
             _ = try await store.createImport(record)
             let rejection = ImportRejection(
-                row: 1, errors: [ImportRowError(field: "", code: "malformed", message: "bad row")], raw: "ada@contoso.com")
+                row: 1, errors: [ImportRowError(field: "", code: "malformed", message: "bad row")],
+                raw: "ada@contoso.com")
             _ = try await store.storeImportRows(importId: id, requests: [], rejections: [rejection], now: old)
             try await store.setImportStatus(id: id, status: status, now: old)
         }
