@@ -159,4 +159,16 @@ extension InMemoryRequestStore: RetentionStore {
             return old.count
         }
     }
+
+    public func purgeImports(updatedBefore cutoff: Date, limit: Int) async throws -> Int {
+        importState.withLock { state in
+            let old = state.imports.values.filter { $0.status == .done && $0.updatedAt < cutoff }
+                .sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(limit)
+            for record in old {
+                state.imports[record.id] = nil
+                state.rejections[record.id] = nil
+            }
+            return old.count
+        }
+    }
 }

@@ -1,8 +1,8 @@
 public import FoundationEssentials
 public import Observability
 
-/// What a store offers to forget old data: finished requests after the retention period, Idempotency-Keys
-/// after their window. Deletes are bounded (`limit` rows each), so a sweep never holds the database long.
+/// What a store offers to forget old data: finished requests and finished batch imports after the retention
+/// period, Idempotency-Keys after their window. Deletes are bounded (`limit` rows each), so a sweep never holds the database long.
 public protocol RetentionStore: Sendable {
     /// Deletes up to `limit` requests in a terminal status last updated before `cutoff`: the whole stored
     /// request goes (`requestedBy`, comments, body and timeline with it), and its Idempotency-Key. Requests
@@ -11,11 +11,17 @@ public protocol RetentionStore: Sendable {
 
     /// Forgets up to `limit` Idempotency-Keys recorded before `cutoff`; returns how many.
     func purgeIdempotencyKeys(createdBefore cutoff: Date, limit: Int) async throws -> Int
+
+    /// Deletes up to `limit` imports in status `done` last updated before `cutoff`, with their rejected rows
+    /// (whose raw text holds personal data). Imports still receiving or processing are never touched; their
+    /// requests are ordinary requests, purged by `purgeTerminalRequests`. Returns how many imports went.
+    func purgeImports(updatedBefore cutoff: Date, limit: Int) async throws -> Int
 }
 
 /// How long data is kept.
 public struct RetentionPolicy: Sendable, Hashable {
-    /// Terminal requests are deleted this long after their last change (`GATEWAY_RETENTION_DAYS`, default 90).
+    /// Terminal requests and finished imports are deleted this long after their last change
+    /// (`GATEWAY_RETENTION_DAYS`, default 90).
     public var requests: Duration = .seconds(90 * 24 * 3600)
     /// Idempotency-Keys are forgotten after this long (their window).
     public var idempotencyKeys: Duration = .seconds(24 * 3600)
@@ -50,23 +56,30 @@ public struct RetentionSweeper: Sendable {
         self.now = now
     }
 
-    /// One sweep: returns how many requests and keys were deleted.
+    /// One sweep: returns how many requests, keys and imports were deleted.
     @discardableResult
-    public func sweep() async -> (requests: Int, idempotencyKeys: Int) {
+    public func sweep() async -> (requests: Int, idempotencyKeys: Int, imports: Int) {
         let moment = now()
+        let requestCutoff = moment.addingTimeInterval(-policy.requests.seconds)
         let requests = await drain("requests") { limit in
-            try await store.purgeTerminalRequests(
-                updatedBefore: moment.addingTimeInterval(-policy.requests.seconds), limit: limit)
+            try await store.purgeTerminalRequests(updatedBefore: requestCutoff, limit: limit)
         }
         let keys = await drain("idempotency_keys") { limit in
             try await store.purgeIdempotencyKeys(
                 createdBefore: moment.addingTimeInterval(-policy.idempotencyKeys.seconds), limit: limit)
         }
-        if requests > 0 || keys > 0 {
-            logger.info(
-                "retention sweep", metadata: ["purged.requests": .int(requests), "purged.idempotency_keys": .int(keys)])
+        let imports = await drain("imports") { limit in
+            try await store.purgeImports(updatedBefore: requestCutoff, limit: limit)
         }
-        return (requests, keys)
+        if requests > 0 || keys > 0 || imports > 0 {
+            logger.info(
+                "retention sweep",
+                metadata: [
+                    "purged.requests": .int(requests), "purged.idempotency_keys": .int(keys),
+                    "purged.imports": .int(imports),
+                ])
+        }
+        return (requests, keys, imports)
     }
 
     /// Sweeps now and then every `policy.interval` until cancelled.

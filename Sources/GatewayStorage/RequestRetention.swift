@@ -44,6 +44,22 @@ extension SQLiteRequestStore: RetentionStore {
                 """, [.integer(cutoffMs), .int(limit)])
         }
     }
+
+    public func purgeImports(updatedBefore cutoff: Date, limit: Int) async throws -> Int {
+        let cutoffMs = RequestRow.milliseconds(cutoff)
+        return try await write { connection in
+            let doomed = try connection.query(
+                "SELECT id FROM imports WHERE status = ? AND updated_at < ? ORDER BY updated_at LIMIT ?",
+                [.text(ImportStatus.done.rawValue), .integer(cutoffMs), .int(limit)])
+            for row in doomed {
+                guard let id = row[0].string else { continue }
+                // Rejected rows keep the raw text as received (names, emails, comments): they go first.
+                try connection.execute("DELETE FROM import_rejections WHERE import_id = ?", [.text(id)])
+                try connection.execute("DELETE FROM imports WHERE id = ?", [.text(id)])
+            }
+            return doomed.count
+        }
+    }
 }
 
 extension PostgresRequestStore: RetentionStore {
@@ -81,6 +97,26 @@ extension PostgresRequestStore: RetentionStore {
             DELETE FROM idempotency_keys WHERE (client, idempotency_key) IN (
                 SELECT client, idempotency_key FROM idempotency_keys WHERE created_at < \(before)
                 ORDER BY created_at LIMIT \(count) FOR UPDATE SKIP LOCKED)
+            """
+        let parameters = sql.parameters
+        return try await write { connection in try connection.query(text, parameters).affected }
+    }
+
+    public func purgeImports(updatedBefore cutoff: Date, limit: Int) async throws -> Int {
+        var sql = SQLBuilder()
+        let done = sql.bind(ImportStatus.done.rawValue)
+        let before = sql.bind(RequestRow.milliseconds(cutoff))
+        let count = sql.bind(Int64(limit))
+        // One statement: imports another replica is deleting are skipped, not waited for. Rejected rows keep
+        // the raw text as received (names, emails, comments): they go with their import.
+        let text = """
+            WITH doomed AS (
+                SELECT id FROM imports WHERE status = \(done) AND updated_at < \(before)
+                ORDER BY updated_at LIMIT \(count) FOR UPDATE SKIP LOCKED
+            ), rejections AS (
+                DELETE FROM import_rejections r USING doomed d WHERE r.import_id = d.id
+            )
+            DELETE FROM imports i USING doomed d WHERE i.id = d.id
             """
         let parameters = sql.parameters
         return try await write { connection in try connection.query(text, parameters).affected }

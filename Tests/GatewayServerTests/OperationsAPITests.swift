@@ -333,4 +333,32 @@ struct OperationsHarness {
         let again = await sweeper.sweep()
         #expect(again.requests == 0 && again.idempotencyKeys == 0)
     }
+
+    @Test func retentionSweepPurgesFinishedImportsAndCountsThem() async throws {
+        let store = InMemoryRequestStore()
+        let old = Date(timeIntervalSince1970: 1_000)
+        for (id, status) in [("finished", ImportStatus.done), ("going", .processing)] {
+            let record = ImportRecord(
+                id: id, clientName: "batch", defaultKind: nil, format: .csv, idempotencyKey: nil, now: old)
+            _ = try await store.createImport(record)
+            let rejection = ImportRejection(
+                row: 1, errors: [ImportRowError(field: "", code: "malformed", message: "bad row")],
+                raw: "ada@contoso.com")
+            _ = try await store.storeImportRows(importId: id, requests: [], rejections: [rejection], now: old)
+            try await store.setImportStatus(id: id, status: status, now: old)
+        }
+        var policy = RetentionPolicy()
+        policy.pauseBetweenBatches = .zero
+        let metrics = MetricsRegistry()
+        let sweeper = RetentionSweeper(
+            store: store, policy: policy, logger: .disabled(), metrics: metrics,
+            now: { Date(timeIntervalSince1970: 1_000 + 91 * 86_400) })
+        #expect(await sweeper.sweep().imports == 1)
+        #expect(try await store.getImport(id: "finished") == nil)
+        #expect(try await store.importRejections(importId: "finished", afterRow: 0, limit: 10).isEmpty)
+        #expect(try await store.getImport(id: "going") != nil)
+        let purged = metrics.counter(
+            "gateway_retention_purged_total", help: "Rows deleted by retention", labels: ["what": "imports"])
+        #expect(purged.value == 1)
+    }
 }

@@ -112,4 +112,61 @@ import Testing
             #expect(!reuseKept.wasInserted && reuseKept.request.id == "k4")
         }
     }
+
+    @Test(arguments: StoreKind.allCases)
+    func oldFinishedImportsGoWithTheirRejectionsAndOthersStay(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let retention = try #require(store as? any RetentionStore)
+            let imports = try #require(store as? any ImportStore)
+            let old = Fixtures.time(1_000)
+            let recent = Fixtures.time(90 * 24 * 3_600_000)
+            let cutoff = Fixtures.time(30 * 24 * 3_600_000)
+            // Two old finished imports (to see the batch limit), one recent, and two old ones still going.
+            let cases: [(id: String, status: ImportStatus, updatedAt: Date)] = [
+                ("old-done-1", .done, old), ("old-done-2", .done, Fixtures.time(2_000)), ("recent-done", .done, recent),
+                ("old-processing", .processing, old), ("old-receiving", .receiving, old),
+            ]
+            for (index, item) in cases.enumerated() {
+                let record = ImportRecord(
+                    id: item.id, clientName: "batch", defaultKind: .termCreation, format: .csv,
+                    idempotencyKey: "import-\(index)", now: Fixtures.t0)
+                #expect(try await imports.createImport(record) == .created(record))
+                var request = Fixtures.request("\(item.id)-row-1", client: "batch", createdAt: Fixtures.t0)
+                request.importId = item.id
+                request.importRow = 1
+                let rejections = [2, 3].map { row in
+                    ImportRejection(
+                        row: row, errors: [ImportRowError(field: "name", code: "required", message: "is required")],
+                        raw: "ada@contoso.com,,\"personal comment \(item.id)\"")
+                }
+                _ = try await imports.storeImportRows(
+                    importId: item.id, requests: [request], rejections: rejections, now: Fixtures.t0)
+                if item.status != .receiving {
+                    try await imports.setImportStatus(id: item.id, status: .processing, now: item.updatedAt)
+                }
+                if item.status == .done {
+                    try await imports.setImportStatus(id: item.id, status: .done, now: item.updatedAt)
+                }
+                #expect(try await imports.getImport(id: item.id)?.status == item.status)
+            }
+            #expect(try await retention.purgeImports(updatedBefore: cutoff, limit: 1) == 1)
+            #expect(try await retention.purgeImports(updatedBefore: cutoff, limit: 1) == 1)
+            #expect(try await retention.purgeImports(updatedBefore: cutoff, limit: 1) == 0)
+            for id in ["old-done-1", "old-done-2"] {
+                #expect(try await imports.getImport(id: id) == nil)
+                // The raw rows held personal data: nothing of them may stay behind.
+                #expect(try await imports.importRejections(importId: id, afterRow: 0, limit: 10).isEmpty)
+            }
+            for id in ["recent-done", "old-processing", "old-receiving"] {
+                #expect(try await imports.getImport(id: id) != nil)
+                #expect(try await imports.importRejections(importId: id, afterRow: 0, limit: 10).map(\.row) == [2, 3])
+            }
+            #expect(
+                try await imports.listImports(clientName: nil, limit: 10, after: nil).map(\.id).sorted() == [
+                    "old-processing", "old-receiving", "recent-done",
+                ])
+            // The imported requests are ordinary requests: they follow their own retention, not the import's.
+            #expect(try await store.get(id: "old-done-1-row-1") != nil)
+        }
+    }
 }
