@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(name: "Compression", dependencies: ["CZlib"], swiftSettings: strict),
         .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: strict),
+        // What the browser pages (gateway console, emulator inbox) share: script helpers and base styles.
+        .target(name: "WebUI", swiftSettings: strict),
         .target(
             name: "Networking",
             dependencies: ["HTTP", "CLinuxShim", "COpenSSL", "Compression", "Observability"],
@@ -45,7 +47,7 @@ let package = Package(
             swiftSettings: strict, linkerSettings: [.linkedLibrary("m")]),
         .target(
             name: "PurviewEmulator",
-            dependencies: ["PurviewWorkflow", "HTTP", "Networking", "Crypto", "SQLite", "Observability"],
+            dependencies: ["PurviewWorkflow", "HTTP", "Networking", "Crypto", "SQLite", "Observability", "WebUI"],
             swiftSettings: strict),
 
         // The gateway.
@@ -54,7 +56,7 @@ let package = Package(
             name: "GatewayStorage", dependencies: ["GatewayCore", "SQLite", "CPostgres"], swiftSettings: strict),
         .target(
             name: "GatewayServer",
-            dependencies: ["GatewayCore", "HTTP", "Networking", "Crypto", "Observability"],
+            dependencies: ["GatewayCore", "HTTP", "Networking", "Crypto", "Observability", "WebUI"],
             swiftSettings: strict),
 
         .executableTarget(

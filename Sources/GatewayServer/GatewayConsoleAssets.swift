@@ -1,6 +1,8 @@
 // The console's page, script and style, served from memory (no file, no CDN: it works offline).
 // Every value from the API reaches the page through textContent or an attribute, never as markup.
 
+import WebUI
+
 enum GatewayConsoleAssets {
     static let html = Array(
         #"""
@@ -113,7 +115,7 @@ enum GatewayConsoleAssets {
         """#.utf8)
 
     static let script = Array(
-        #"""
+        (#"""
         'use strict';
         (function () {
           var KEY = 'purview-gateway.apiKey';
@@ -123,27 +125,7 @@ enum GatewayConsoleAssets {
           var cursor = null;
           var nextCursor = null;
 
-          function $(id) { return document.getElementById(id); }
-
-          // Builds an element; strings become text nodes, so data never turns into markup.
-          function el(tag, attributes) {
-            var node = document.createElement(tag);
-            var key;
-            for (key in attributes || {}) {
-              if (key === 'text') { node.textContent = attributes[key]; } else { node.setAttribute(key, attributes[key]); }
-            }
-            for (var i = 2; i < arguments.length; i++) {
-              var child = arguments[i];
-              if (child === null || child === undefined) { continue; }
-              node.append(typeof child === 'string' ? document.createTextNode(child) : child);
-            }
-            return node;
-          }
-
-          function text(value) {
-            if (value === null || value === undefined) { return ''; }
-            return typeof value === 'string' ? value : JSON.stringify(value);
-          }
+        """# + PageScripts.domHelpers + #"""
 
           function key() { return sessionStorage.getItem(KEY); }
 
@@ -173,15 +155,6 @@ enum GatewayConsoleAssets {
           function badge(value, kind) {
             var label = value === null || value === undefined ? 'none' : text(value);
             return el('span', { 'class': 'badge badge-' + label.replace(/[^a-z_]/gi, '').toLowerCase(), ['data-' + kind]: label, text: label });
-          }
-
-          function details(pairs) {
-            var list = el('dl');
-            pairs.forEach(function (pair) {
-              if (pair[1] === null || pair[1] === undefined || pair[1] === '') { return; }
-              list.append(el('dt', { text: pair[0] }), el('dd', {}, pair[1] instanceof Node ? pair[1] : text(pair[1])));
-            });
-            return list;
           }
 
           function say(id, message, isError) {
@@ -416,66 +389,29 @@ enum GatewayConsoleAssets {
           });
         })();
 
-        """#.utf8)
+        """#).utf8)
 
     static let style = Array(
-        #"""
-        :root { color-scheme: light; --ink: #1b1f24; --muted: #4a5361; --line: #c9d1db; --accent: #0b5cad;
-          --ok: #0f6b2f; --bad: #a4161a; --warn: #7a4b00; --paper: #ffffff; --wash: #f3f5f8; }
-        * { box-sizing: border-box; }
-        body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
-          background: var(--wash); }
-        .bar { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; justify-content: space-between;
-          padding: .75rem 1rem; background: var(--accent); color: #fff; }
-        .bar h1 { margin: 0; font-size: 1.25rem; }
+        (PageStyles.base + #"""
         .bar a { color: #fff; text-decoration: none; }
         a { color: var(--accent); }
-        main { max-width: 72rem; margin: 0 auto; padding: 1rem; }
-        section { background: var(--paper); border: 1px solid var(--line); border-radius: 6px; padding: 1rem;
-          margin-bottom: 1rem; }
         h2 { margin: 0 0 .75rem; font-size: 1.15rem; overflow-wrap: anywhere; }
         h3 { margin: 1rem 0 .5rem; font-size: 1rem; }
-        label { display: block; font-weight: 600; margin: .25rem 0; }
-        .check { display: flex; gap: .4rem; align-items: center; }
-        .check label { display: inline; font-weight: normal; }
         input, select, button { font: inherit; }
         input[type=password], input[type=text], select { width: 100%; padding: .45rem; border: 1px solid var(--muted);
           border-radius: 4px; background: #fff; color: var(--ink); }
         #key-form input { max-width: 32rem; }
-        button { padding: .45rem .9rem; border: 1px solid var(--accent); border-radius: 4px; background: var(--accent);
-          color: #fff; cursor: pointer; }
         button:disabled { background: #e4e8ee; color: var(--muted); border-color: var(--line); cursor: default; }
-        button.quiet { background: transparent; border-color: #fff; color: #fff; }
-        :focus-visible { outline: 3px solid #f2b600; outline-offset: 2px; }
         .filters { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr)); gap: .5rem .75rem;
           align-items: end; margin-bottom: .75rem; }
         .row { display: flex; flex-wrap: wrap; gap: .75rem; align-items: center; margin: .5rem 0; }
-        dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .75rem; margin: .25rem 0; }
-        dt { font-weight: 600; color: var(--muted); }
-        dd { margin: 0; overflow-wrap: anywhere; }
-        .badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .85rem; font-weight: 600;
-          border: 1px solid currentColor; color: var(--muted); white-space: nowrap; }
         .badge-completed, .badge-approved, .badge-reachable, .badge-succeeded { color: var(--ok); }
         .badge-failed, .badge-rejected, .badge-refused, .badge-unknown, .badge-unreachable, .badge-cancelled,
         .badge-canceled { color: var(--bad); }
         .badge-queued, .badge-submitting, .badge-submitted, .badge-in_progress, .badge-inprogress { color: var(--warn); }
-        .scroll { overflow-x: auto; }
-        table { border-collapse: collapse; width: 100%; }
-        th, td { text-align: left; vertical-align: top; padding: .4rem; border-bottom: 1px solid var(--line);
-          overflow-wrap: anywhere; }
         .timeline { padding-left: 1.25rem; }
         .timeline li { margin: .2rem 0; overflow-wrap: anywhere; }
         .actor { color: var(--muted); }
-        .error { color: var(--bad); font-weight: 600; }
-        .hint, .empty { color: var(--muted); }
-        .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
-        @media (max-width: 40rem) {
-          main { padding: .5rem; }
-          dl { grid-template-columns: 1fr; }
-          thead { display: none; }
-          tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
-          td { display: block; border: 0; padding: .1rem .4rem; }
-        }
 
-        """#.utf8)
+        """# + PageStyles.narrowScreens).utf8)
 }

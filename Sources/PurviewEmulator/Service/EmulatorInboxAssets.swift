@@ -1,6 +1,8 @@
 // The inbox page, its script and its style, served from memory (no file, no CDN: it works offline).
 // Every value from the API reaches the page through textContent or an attribute, never as markup.
 
+import WebUI
+
 enum EmulatorInboxAssets {
     static let html = Array(
         #"""
@@ -73,7 +75,7 @@ enum EmulatorInboxAssets {
         """#.utf8)
 
     static let script = Array(
-        #"""
+        (#"""
         'use strict';
         (function () {
           var TOKEN_KEY = 'purview-emulator.adminToken';
@@ -83,27 +85,7 @@ enum EmulatorInboxAssets {
           var timer = null;
           var busy = false;
 
-          function $(id) { return document.getElementById(id); }
-
-          // Builds an element; strings become text nodes, so data never turns into markup.
-          function el(tag, attributes) {
-            var node = document.createElement(tag);
-            var key;
-            for (key in attributes || {}) {
-              if (key === 'text') { node.textContent = attributes[key]; } else { node.setAttribute(key, attributes[key]); }
-            }
-            for (var i = 2; i < arguments.length; i++) {
-              var child = arguments[i];
-              if (child === null || child === undefined) { continue; }
-              node.append(typeof child === 'string' ? document.createTextNode(child) : child);
-            }
-            return node;
-          }
-
-          function text(value) {
-            if (value === null || value === undefined) { return ''; }
-            return typeof value === 'string' ? value : JSON.stringify(value);
-          }
+        """# + PageScripts.domHelpers + #"""
 
           function token() { return sessionStorage.getItem(TOKEN_KEY); }
 
@@ -151,15 +133,6 @@ enum EmulatorInboxAssets {
           function badge(status) {
             var value = text(status) || 'unknown';
             return el('span', { 'class': 'badge badge-' + value.toLowerCase().replace(/[^a-z]/g, ''), text: value });
-          }
-
-          function details(pairs) {
-            var list = el('dl');
-            pairs.forEach(function (pair) {
-              if (pair[1] === null || pair[1] === undefined || pair[1] === '') { return; }
-              list.append(el('dt', { text: pair[0] }), el('dd', {}, pair[1] instanceof Node ? pair[1] : text(pair[1])));
-            });
-            return list;
           }
 
           function empty(message) { return el('p', { 'class': 'empty', text: message }); }
@@ -383,63 +356,26 @@ enum EmulatorInboxAssets {
           });
         })();
 
-        """#.utf8)
+        """#).utf8)
 
     static let style = Array(
-        #"""
-        :root { color-scheme: light; --ink: #1b1f24; --muted: #4a5361; --line: #c9d1db; --accent: #0b5cad;
-          --ok: #0f6b2f; --bad: #a4161a; --warn: #7a4b00; --paper: #ffffff; --wash: #f3f5f8; }
-        * { box-sizing: border-box; }
-        body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
-          background: var(--wash); }
-        .bar { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; justify-content: space-between;
-          padding: .75rem 1rem; background: var(--accent); color: #fff; }
-        .bar h1 { margin: 0; font-size: 1.25rem; }
-        main { max-width: 72rem; margin: 0 auto; padding: 1rem; }
-        section { background: var(--paper); border: 1px solid var(--line); border-radius: 6px; padding: 1rem;
-          margin-bottom: 1rem; }
+        (PageStyles.base + #"""
         h2 { margin: 0 0 .75rem; font-size: 1.15rem; }
         h3 { margin: 0 0 .5rem; font-size: 1rem; overflow-wrap: anywhere; }
-        label { display: block; font-weight: 600; margin: .25rem 0; }
-        .check { display: flex; gap: .4rem; align-items: center; }
-        .check label { display: inline; font-weight: normal; }
         input, select, textarea, button { font: inherit; }
         input[type=password], input[type=text], select, textarea { width: 100%; max-width: 32rem; padding: .45rem;
           border: 1px solid var(--muted); border-radius: 4px; background: #fff; color: var(--ink); }
-        button { padding: .45rem .9rem; border: 1px solid var(--accent); border-radius: 4px; background: var(--accent);
-          color: #fff; cursor: pointer; }
-        button.quiet { background: transparent; border-color: #fff; color: #fff; }
         button.reject { background: var(--bad); border-color: var(--bad); }
         button.approve { background: var(--ok); border-color: var(--ok); }
-        :focus-visible { outline: 3px solid #f2b600; outline-offset: 2px; }
         .row { display: flex; flex-wrap: wrap; gap: .75rem; align-items: flex-end; }
         .row > div { flex: 1 1 14rem; min-width: 0; }
         .row select { width: auto; max-width: 100%; }
         .row select#principal { width: 100%; }
         .card { border: 1px solid var(--line); border-radius: 6px; padding: .75rem; margin: .5rem 0; background: #fff; }
-        dl { display: grid; grid-template-columns: max-content 1fr; gap: .15rem .75rem; margin: .25rem 0; }
-        dt { font-weight: 600; color: var(--muted); }
-        dd { margin: 0; overflow-wrap: anywhere; }
         .plain { list-style: none; margin: 0; padding: 0; }
-        .badge { display: inline-block; padding: 0 .45rem; border-radius: 999px; font-size: .85rem; font-weight: 600;
-          border: 1px solid currentColor; color: var(--muted); white-space: nowrap; }
         .badge-approved, .badge-succeeded, .badge-completed { color: var(--ok); }
         .badge-rejected, .badge-failed, .badge-canceled { color: var(--bad); }
         .badge-pending, .badge-inprogress, .badge-notstarted, .badge-waitingforapproval { color: var(--warn); }
-        .scroll { overflow-x: auto; }
-        table { border-collapse: collapse; width: 100%; }
-        th, td { text-align: left; vertical-align: top; padding: .4rem; border-bottom: 1px solid var(--line);
-          overflow-wrap: anywhere; }
-        .error { color: var(--bad); font-weight: 600; }
-        .hint, .empty { color: var(--muted); }
-        .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
-        @media (max-width: 40rem) {
-          main { padding: .5rem; }
-          dl { grid-template-columns: 1fr; }
-          thead { display: none; }
-          tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
-          td { display: block; border: 0; padding: .1rem .4rem; }
-        }
 
-        """#.utf8)
+        """# + PageStyles.narrowScreens).utf8)
 }
