@@ -219,6 +219,12 @@ public final class SQLiteConnection {
     /// another connection restarts the copy; with write-ahead logging, `pagesPerStep: -1` copies a consistent
     /// snapshot in one step without blocking writers.
     public func backup(to path: String, pagesPerStep: Int32 = 256) throws {
+        try copyPages(to: path, pagesPerStep: pagesPerStep, afterStep: { _ in })
+    }
+
+    /// Runs a backup to `path` step by step until it is done (`afterStep` after each step that left pages to
+    /// copy), retrying a bounded number of times while the source is locked; a failed copy leaves nothing.
+    func copyPages(to path: String, pagesPerStep: Int32, afterStep: (_ backup: SQLiteBackup) -> Void) throws {
         let backup = try SQLiteBackup(source: self, destinationPath: path)
         do {
             var busyRetries = 0
@@ -229,6 +235,7 @@ public final class SQLiteConnection {
                     return
                 case .more:
                     busyRetries = 0
+                    afterStep(backup)
                 case .busy:
                     busyRetries += 1
                     guard busyRetries <= SQLiteBackup.maximumBusyRetries else {

@@ -18,29 +18,9 @@ extension SQLiteConnection {
         defer { if isInTransaction { try? execute(unsafeSQL: "ROLLBACK") } }
         // The first read fixes the snapshot the steps copy.
         _ = try query("SELECT COUNT(*) FROM sqlite_schema")
-        let backup = try SQLiteBackup(source: self, destinationPath: path)
-        do {
-            var busyRetries = 0
-            while true {
-                switch try backup.step(pages: pagesPerStep) {
-                case .done:
-                    try backup.finish()
-                    return
-                case .more:
-                    busyRetries = 0
-                    progress(backup.remainingPages)
-                    if pause > .zero { Self.sleep(pause) }
-                case .busy:
-                    busyRetries += 1
-                    guard busyRetries <= SQLiteBackup.maximumBusyRetries else {
-                        throw SQLiteError(code: SQLITE_BUSY, message: "backup gave up: the database stayed locked")
-                    }
-                    SQLiteBackup.pauseAfterBusy()
-                }
-            }
-        } catch {
-            backup.abandon()
-            throw error
+        try copyPages(to: path, pagesPerStep: pagesPerStep) { backup in
+            progress(backup.remainingPages)
+            if pause > .zero { Self.sleep(pause) }
         }
     }
 
