@@ -112,15 +112,16 @@ public final class Forwarder: Sendable {
     let random: @Sendable () -> Double
     /// When set, a send waits for its share of the budget before the request is marked `submitting`.
     let budget: OutboundBudget?
-    private let wakeups: AsyncStream<Void>
-    private let wakeupContinuation: AsyncStream<Void>.Continuation
+    /// Wakes the running `run` (each run makes its own stream, so the forwarder can be run again).
+    private let wakeupContinuation = Mutex<AsyncStream<Void>.Continuation?>(nil)
     private let inFlight = Atomic<Int>(0)
     private let sentCount = Atomic<Int>(0)
     /// Paces imported rows (ImportService.swift).
     let importPacer: ImportPacer
 
     public init(
-        store: any RequestStore, purview: any PurviewWorkflowAPI, configuration: ForwarderConfiguration = ForwarderConfiguration(),
+        store: any RequestStore, purview: any PurviewWorkflowAPI,
+        configuration: ForwarderConfiguration = ForwarderConfiguration(),
         notifier: RequestSettleNotifier, logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, budget: OutboundBudget? = nil
     ) {
@@ -133,11 +134,10 @@ public final class Forwarder: Sendable {
         self.now = now
         self.random = random
         importPacer = ImportPacer(rowsPerSecond: configuration.importRowsPerSecond)
-        (wakeups, wakeupContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// New work is waiting (a request was accepted): look now rather than at the next idle poll.
-    public func wake() { wakeupContinuation.yield() }
+    public func wake() { _ = wakeupContinuation.withLock { $0 }?.yield() }
 
     /// Requests currently being sent.
     public var sendsInFlight: Int { inFlight.load(ordering: .relaxed) }
@@ -146,47 +146,70 @@ public final class Forwarder: Sendable {
     public var sendsCompleted: Int { sentCount.load(ordering: .relaxed) }
 
     /// Runs until the task is cancelled: claims due work, sends it with bounded concurrency.
+    ///
+    /// Sends are refilled as they finish rather than batch by batch, so one slow send does not hold back the
+    /// others' successors; a claim waits until a quarter of the slots are free (or none is busy), so claims
+    /// stay batched when sends finish one at a time.
     public func run() async {
+        let (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        wakeupContinuation.withLock { $0 = continuation }
         await withDiscardingTaskGroup { group in
-            group.addTask { [self] in
-                for await _ in wakeups { await drain() }
-            }
             group.addTask { [self] in
                 while !Task.isCancelled {
                     await recoverStaleSends()
-                    await drain()
+                    continuation.yield()
                     try? await Task.sleep(for: configuration.idlePollInterval)
                 }
-                wakeupContinuation.finish()
+                continuation.finish()
+            }
+            for await _ in wakeups {
+                let inFlightNow = inFlight.load(ordering: .relaxed)
+                let capacity = configuration.concurrency - inFlightNow
+                guard capacity >= max(1, configuration.concurrency / 4) || (inFlightNow == 0 && capacity > 0) else {
+                    continue
+                }
+                // Each finished send wakes this loop: a slot is free, and a full claim may have left more behind.
+                for request in await claimDue(capacity: capacity) { startSend(request, in: &group, wakeWhenDone: true) }
             }
         }
     }
 
-    /// Sends everything due now, `concurrency` at a time, until nothing is left.
+    /// Sends everything due now, `concurrency` at a time, until nothing is left (for callers that need the
+    /// queue empty before they go on; `run` refills continuously instead).
     func drain() async {
         while !Task.isCancelled {
             let capacity = configuration.concurrency - inFlight.load(ordering: .relaxed)
             guard capacity > 0 else { return }
-            var batch: [GatewayRequest]
-            do {
-                batch = try await store.claimForwardable(now: now(), limit: capacity, owner: configuration.owner, lease: configuration.lease)
-            } catch {
-                logger.error("cannot claim requests to forward", metadata: ["error": .string("\(error)")])
-                return
-            }
-            batch += await claimImported(capacity: capacity, interactiveClaimed: batch.count)
+            let batch = await claimDue(capacity: capacity)
             if batch.isEmpty { return }
             await withDiscardingTaskGroup { group in
-                for request in batch {
-                    inFlight.add(1, ordering: .relaxed)
-                    group.addTask { [self] in
-                        await forward(request)
-                        inFlight.subtract(1, ordering: .relaxed)
-                        sentCount.add(1, ordering: .relaxed)
-                    }
-                }
+                for request in batch { startSend(request, in: &group, wakeWhenDone: false) }
             }
         }
+    }
+
+    private func startSend(_ request: GatewayRequest, in group: inout DiscardingTaskGroup, wakeWhenDone: Bool) {
+        inFlight.add(1, ordering: .relaxed)
+        group.addTask { [self] in
+            await forward(request)
+            inFlight.subtract(1, ordering: .relaxed)
+            sentCount.add(1, ordering: .relaxed)
+            if wakeWhenDone { wake() }
+        }
+    }
+
+    /// Leases up to `capacity` requests due now: interactive ones first, imported rows in the room left.
+    private func claimDue(capacity: Int) async -> [GatewayRequest] {
+        var batch: [GatewayRequest]
+        do {
+            batch = try await store.claimForwardable(
+                now: now(), limit: capacity, owner: configuration.owner, lease: configuration.lease)
+        } catch {
+            logger.error("cannot claim requests to forward", metadata: ["error": .string("\(error)")])
+            return []
+        }
+        batch += await claimImported(capacity: capacity, interactiveClaimed: batch.count)
+        return batch
     }
 
     /// One request: mark submitting (durably), send, record what Purview said.
@@ -206,7 +229,14 @@ public final class Forwarder: Sendable {
         if let firstSend = request.firstSendSinceForwarding,
             now().timeIntervalSince(firstSend) > configuration.giveUpAfter.seconds
         {
-            _ = await transition(&request, .gaveUp(RequestError(code: "forwarding_expired", message: "Purview could not be reached for \(Int(configuration.giveUpAfter.seconds / 3600)) hours")), log: log)
+            _ = await transition(
+                &request,
+                .gaveUp(
+                    RequestError(
+                        code: "forwarding_expired",
+                        message:
+                            "Purview could not be reached for \(Int(configuration.giveUpAfter.seconds / 3600)) hours")),
+                log: log)
             return
         }
         // The slot and rate token come first: a request waiting for them stays `queued`, so a crash while it
@@ -228,12 +258,18 @@ public final class Forwarder: Sendable {
 
     private func send(_ request: inout GatewayRequest, log: Logger, keepLease: inout Bool) async {
         let payload = UserRequestPayload(
-            operations: request.operations.map { UserRequestOperation(type: OperationType(rawValue: $0.type), payload: $0.payload) },
-            comment: RequestMapper.purviewComment(requestedBy: request.requestedBy, clientName: request.clientName, comment: request.comment))
+            operations: request.operations.map {
+                UserRequestOperation(type: OperationType(rawValue: $0.type), payload: $0.payload)
+            },
+            comment: RequestMapper.purviewComment(
+                requestedBy: request.requestedBy, clientName: request.clientName, comment: request.comment))
         let options = PurviewCallOptions(clientRequestId: request.purviewClientRequestId)
         do throws(PurviewClientError) {
             let response = try await purview.submitUserRequest(payload, options: options)
-            await transition(&request, .accepted(purviewRequestId: response.value.requestId, runIds: response.value.allWorkflowRunIds), log: log)
+            await transition(
+                &request,
+                .accepted(purviewRequestId: response.value.requestId, runIds: response.value.allWorkflowRunIds),
+                log: log)
         } catch {
             keepLease = await !handleFailure(error, request: &request, log: log)
         }
@@ -242,12 +278,18 @@ public final class Forwarder: Sendable {
     /// Records what a failed send means; false when the request stays `submitting` for a later
     /// reconciliation (its lease then expires on its own, which paces the retries).
     private func handleFailure(_ error: PurviewClientError, request: inout GatewayRequest, log: Logger) async -> Bool {
-        let requestError = RequestError(code: error.code, message: error.message, httpStatus: error.status, purviewRequestId: error.serviceRequestId)
+        let requestError = RequestError(
+            code: error.code, message: error.message, httpStatus: error.status, purviewRequestId: error.serviceRequestId
+        )
         if error.status == 429 { importPacer.throttled() }
         if error.certainlyNotProcessed {
-            let delay = error.retryAfter.map { min($0, configuration.maxBackoff) } ?? backoff(attempts: request.attempts)
-            log.warning("Purview did not take the request; will retry", metadata: ["error": .string(error.description), "retry_in_s": .double(delay.seconds)])
-            await transition(&request, .deferred(retryAt: now().addingTimeInterval(delay.seconds), reason: requestError), log: log)
+            let delay =
+                error.retryAfter.map { min($0, configuration.maxBackoff) } ?? backoff(attempts: request.attempts)
+            log.warning(
+                "Purview did not take the request; will retry",
+                metadata: ["error": .string(error.description), "retry_in_s": .double(delay.seconds)])
+            await transition(
+                &request, .deferred(retryAt: now().addingTimeInterval(delay.seconds), reason: requestError), log: log)
             return true
         } else if error.kind == .service, let status = error.status, (400..<500).contains(status) {
             log.notice("Purview refused the request", metadata: ["error": .string(error.description)])
@@ -270,20 +312,25 @@ public final class Forwarder: Sendable {
     func recoverStaleSends() async {
         let stale: [GatewayRequest]
         do {
-            stale = try await store.claimStaleSubmitting(now: now(), limit: configuration.concurrency, owner: configuration.owner, lease: configuration.lease)
+            stale = try await store.claimStaleSubmitting(
+                now: now(), limit: configuration.concurrency, owner: configuration.owner, lease: configuration.lease)
         } catch {
             return
         }
         for request in stale {
             // Only requests whose send began before our lease window are abandoned ones.
-            guard let since = request.submittingSince, now().timeIntervalSince(since) > configuration.lease.seconds else {
+            guard let since = request.submittingSince, now().timeIntervalSince(since) > configuration.lease.seconds
+            else {
                 try? await store.release(id: request.id, owner: configuration.owner)
                 continue
             }
             var copy = request
             let log = logger.with("request.id", .string(request.id))
             log.warning("found a send interrupted by a crash; reconciling")
-            let settled = await reconcile(&copy, reason: RequestError(code: "interrupted", message: "the gateway stopped while sending this request"), log: log)
+            let settled = await reconcile(
+                &copy,
+                reason: RequestError(code: "interrupted", message: "the gateway stopped while sending this request"),
+                log: log)
             if settled { try? await store.release(id: request.id, owner: configuration.owner) }
         }
     }
@@ -333,27 +380,45 @@ public final class Forwarder: Sendable {
                 let full: WorkflowRun
                 do throws(PurviewClientError) {
                     full = try await purview.getWorkflowRun(candidate.run.id, options: options).value
-                } catch where error.status == 404 {
+                } catch  where error.status == 404 {
                     continue
                 }
-                if full.runPayload?.type.rawValue == operation.type && Self.samePayload(full.runPayload?.payload, operation.payload) {
+                if full.runPayload?.type.rawValue == operation.type
+                    && Self.samePayload(full.runPayload?.payload, operation.payload)
+                {
                     matches.append(full)
                 }
             }
             if matches.isEmpty {
                 let unread = candidates.count - min(candidates.count, configuration.reconciliationRunReads)
-                let note = unread > 0 ? " among the \(configuration.reconciliationRunReads) closest candidates (\(unread) more not read)" : ""
-                await transition(&request, .outcomeUnknown(RequestError(code: "outcome_unknown", message: "\(reason.message); no matching run found in Purview\(note), so it was not resent")), log: log)
+                let note =
+                    unread > 0
+                    ? " among the \(configuration.reconciliationRunReads) closest candidates (\(unread) more not read)"
+                    : ""
+                await transition(
+                    &request,
+                    .outcomeUnknown(
+                        RequestError(
+                            code: "outcome_unknown",
+                            message: "\(reason.message); no matching run found in Purview\(note), so it was not resent")
+                    ), log: log)
             } else {
                 log.info("reconciled an ambiguous send", metadata: ["runs": .int(matches.count)])
-                await transition(&request, .accepted(purviewRequestId: matches.first?.userRequestId, runIds: matches.map(\.id)), log: log)
+                await transition(
+                    &request, .accepted(purviewRequestId: matches.first?.userRequestId, runIds: matches.map(\.id)),
+                    log: log)
             }
             return true
-        } catch where error.certainlyNotProcessed {
+        } catch  where error.certainlyNotProcessed {
             log.warning("cannot reconcile now; will try again", metadata: ["error": .string(error.description)])
             return false
         } catch {
-            await transition(&request, .outcomeUnknown(RequestError(code: "outcome_unknown", message: "\(reason.message); reconciliation failed: \(error.message)")), log: log)
+            await transition(
+                &request,
+                .outcomeUnknown(
+                    RequestError(
+                        code: "outcome_unknown", message: "\(reason.message); reconciliation failed: \(error.message)")),
+                log: log)
             return true
         }
     }
@@ -381,12 +446,15 @@ public final class Forwarder: Sendable {
             do {
                 try next.apply(event, now: now(), actor: "forwarder")
             } catch {
-                log.notice("transition not allowed", metadata: ["event": .string("\(event)"), "error": .string(error.message)])
+                log.notice(
+                    "transition not allowed", metadata: ["event": .string("\(event)"), "error": .string(error.message)])
                 return false
             }
             do {
                 request = try await store.update(next)
-                if let audited = event.auditName { AuditLog(logger: logger).record(audited, request, actor: "forwarder") }
+                if let audited = event.auditName {
+                    AuditLog(logger: logger).record(audited, request, actor: "forwarder")
+                }
                 return true
             } catch is StoreConflict {
                 guard let fresh = try? await store.get(id: request.id) else { return false }

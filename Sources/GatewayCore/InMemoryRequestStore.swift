@@ -18,6 +18,7 @@ public final class InMemoryRequestStore: RequestStore {
     }
 
     let state = Mutex(State())
+    let changeObservers = RequestChangeObservers()
     /// Batch imports (InMemoryRequestStore+Imports.swift).
     let importState = Mutex(InMemoryImportState())
 
@@ -45,7 +46,7 @@ public final class InMemoryRequestStore: RequestStore {
     public func get(id: String) async throws -> GatewayRequest? { state.withLock { $0.requests[id] } }
 
     public func update(_ request: GatewayRequest) async throws -> GatewayRequest {
-        try state.withLock { state in
+        let stored = try state.withLock { state in
             guard let current = state.requests[request.id], current.version == request.version else {
                 throw StoreConflict(id: request.id)
             }
@@ -55,6 +56,13 @@ public final class InMemoryRequestStore: RequestStore {
             state.outbox.add(OutboxEvent.new(for: stored), snapshot: stored)
             return stored
         }
+        changeObservers.report(CollectionOfOne(request.id))
+        return stored
+    }
+
+    public func observeChanges(_ observer: @escaping @Sendable (String) -> Void) -> Bool {
+        changeObservers.add(observer)
+        return true
     }
 
     public func list(_ filter: RequestFilter, limit: Int, after cursor: RequestCursor?) async throws -> [GatewayRequest] {
@@ -137,7 +145,7 @@ extension Duration {
 
 extension InMemoryRequestStore: RetentionStore {
     public func purgeTerminalRequests(updatedBefore cutoff: Date, limit: Int) async throws -> Int {
-        state.withLock { state in
+        let purged = state.withLock { state in
             let old = state.requests.values.filter { $0.status.isTerminal && $0.updatedAt < cutoff }
                 .sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(limit)
             for request in old {
@@ -146,8 +154,10 @@ extension InMemoryRequestStore: RetentionStore {
                 state.forgottenKeys.remove(request.id)
                 state.outbox.events = state.outbox.events.filter { $0.value.requestId != request.id }
             }
-            return old.count
+            return old.map(\.id)
         }
+        changeObservers.report(purged)
+        return purged.count
     }
 
     public func purgeIdempotencyKeys(createdBefore cutoff: Date, limit: Int) async throws -> Int {

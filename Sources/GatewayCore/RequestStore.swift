@@ -1,4 +1,5 @@
 public import FoundationEssentials
+import Synchronization
 
 /// Filters of `GET /v1/requests`.
 public struct RequestFilter: Sendable, Hashable {
@@ -86,9 +87,33 @@ public protocol RequestStore: Sendable {
     /// caller holding a rendering of that version can reuse it. Every change to a request's document
     /// increments its version.
     func storedVersion(id: String) async throws -> Int?
+
+    /// Asks the store to call `observer` with a request's id after each committed change to it (update or
+    /// deletion), before the changing call returns. True when the store can promise that for every change,
+    /// because no other process writes its data; false (and `observer` is never called) otherwise.
+    func observeChanges(_ observer: @escaping @Sendable (String) -> Void) -> Bool
 }
 
 extension RequestStore {
     /// Stores that have no cheaper way read the whole request.
     public func storedVersion(id: String) async throws -> Int? { try await get(id: id)?.version }
+
+    /// Stores shared with other processes cannot see every change.
+    public func observeChanges(_ observer: @escaping @Sendable (String) -> Void) -> Bool { false }
+}
+
+/// The observers a store that sees every change calls (see `RequestStore.observeChanges`).
+public final class RequestChangeObservers: Sendable {
+    private let observers = Mutex<[@Sendable (String) -> Void]>([])
+
+    public init() {}
+
+    public func add(_ observer: @escaping @Sendable (String) -> Void) { observers.withLock { $0.append(observer) } }
+
+    /// Tells every observer that these requests changed; call after the change committed.
+    public func report<IDs: Sequence<String>>(_ ids: IDs) {
+        let current = observers.withLock { $0 }
+        guard !current.isEmpty else { return }
+        for id in ids { for observer in current { observer(id) } }
+    }
 }

@@ -41,6 +41,7 @@ public final class GatewayAPI: Sendable {
         self.metrics = metrics
         self.health = health
         self.defaultWait = min(defaultWait, Self.maximumWait)
+        renderedResources.follow(service.store)
     }
 
     /// Replaces the API clients (keys file reload); requests in flight keep the client they had.
@@ -86,7 +87,9 @@ public final class GatewayAPI: Sendable {
         router.add(.get, "/v1/requests", handler("list", scope: .requestsRead) { request, client in
             try await self.list(request: request, client: client)
         })
-        router.add(.get, "/v1/requests/{id}", handler("get", scope: .requestsRead) { request, client in
+        router.add(.get, "/v1/requests/{id}", handler("get", scope: .requestsRead, inline: { request, client in
+            try self.cachedGet(request: request, client: client)
+        }) { request, client in
             try await self.get(request: request, client: client)
         })
         router.add(.post, "/v1/requests/{id}/cancel", bodyLimit: 64 * 1024, handler("cancel", scope: .requestsCancel) { request, client in
@@ -110,49 +113,89 @@ public final class GatewayAPI: Sendable {
     // MARK: - Authentication and instrumentation
 
     typealias Handler = @Sendable (ServerRequest, APIClient) async throws -> ServerResponse
+    /// A route's answer from memory, given on the event loop without waiting; nil when it needs `Handler`.
+    typealias InlineAnswer = @Sendable (ServerRequest, APIClient) throws -> ServerResponse?
 
     /// Wraps a handler: the API key is checked, then the scope, then the handler runs; problems render
     /// as problem+json; each call is counted and timed per route.
-    func handler(_ route: String, scope: Scope, _ body: @escaping Handler) -> HTTPHandler {
+    ///
+    /// The checks run inline on the event loop (they only read memory), and so does `inline` when given:
+    /// a call it answers, like a refused key, never leaves the loop's thread.
+    func handler(_ route: String, scope: Scope, inline: InlineAnswer? = nil, _ body: @escaping Handler) -> HTTPHandler {
         let requests = metrics.counter("gateway_http_requests_total", help: "API requests by route", labels: ["route": route])
         let latency = metrics.histogram("gateway_http_request_duration_seconds", help: "API request latency by route", labels: ["route": route])
-        return HTTPHandler { original in
-            let started = ContinuousClock.now
-            var request = original
-            let traceId = Self.callerCorrelationId(original)
-            if let traceId { request.requestID = traceId }
-            var clientName = "-"
-            var response: ServerResponse
-            var quota: TokenBucket.Decision?
+        return .inlineFirst { original in
+            var call = APICall(route: route, request: original, requests: requests, latency: latency)
             do {
-                guard let client = self.authenticate(request) else { throw Problem.unauthorized }
-                clientName = client.name
-                quota = try self.drawQuota(client, path: request.path)
+                guard let client = self.authenticate(call.request) else { throw Problem.unauthorized }
+                call.clientName = client.name
+                call.quota = try self.drawQuota(client, path: call.request.path)
                 guard client.allows(scope) else { throw Problem.forbidden(scope.rawValue) }
-                response = try await body(request, client)
-            } catch let problem as Problem {
-                response = Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
-            } catch let error as HTTPError {
-                var problem = Problem(error.status, code: error.status.code == 413 ? "body_too_large" : "http_\(error.status.code)", title: error.status.reasonPhrase, detail: error.message)
-                problem.headers = error.headers
-                response = Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
+                if let inline, let response = try inline(call.request, client) { return .respond(self.finish(call, response)) }
+                return .continueAsync { [call] in
+                    do {
+                        return self.finish(call, try await body(call.request, client))
+                    } catch {
+                        return self.finish(call, self.problemResponse(for: error, call.request))
+                    }
+                }
             } catch {
-                self.logger.error("request failed", metadata: ["request.id": .string(request.requestID ?? ""), "error": .string("\(error)")])
-                let problem = Problem(.internalServerError, code: "internal_error", title: "Internal Server Error", detail: "an internal error occurred; quote the request id when reporting it")
-                response = Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
+                return .respond(self.finish(call, self.problemResponse(for: error, call.request)))
             }
-            if let traceId { response.headers.set("X-Request-Id", traceId) }
-            if let quota { Self.addQuotaHeaders(quota, to: &response) }
-            let elapsed = started.duration(to: .now)
-            requests.increment()
-            latency.observe(elapsed)
-            self.logger.info("request", metadata: [
-                "kind": "access", "request.id": .string(request.requestID ?? ""), "route": .string(route),
-                "method": .string(request.method.rawValue), "path": .string(request.path), "status": .int(response.status.code),
-                "duration_ms": .double((elapsed.seconds * 1000 * 1000).rounded() / 1000), "client": .string(clientName),
-            ])
-            return response
         }
+    }
+
+    /// One API call on its way through `handler`: what its answer is finished with.
+    struct APICall: Sendable {
+        let route: String
+        var request: ServerRequest
+        let traceId: String?
+        let started = ContinuousClock.now
+        let requests: Counter
+        let latency: Histogram
+        var clientName = "-"
+        var quota: TokenBucket.Decision?
+
+        init(route: String, request original: ServerRequest, requests: Counter, latency: Histogram) {
+            self.route = route
+            request = original
+            traceId = GatewayAPI.callerCorrelationId(original)
+            if let traceId { request.requestID = traceId }
+            self.requests = requests
+            self.latency = latency
+        }
+    }
+
+    private func problemResponse(for error: any Error, _ request: ServerRequest) -> ServerResponse {
+        switch error {
+        case let problem as Problem:
+            return Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
+        case let error as HTTPError:
+            var problem = Problem(error.status, code: error.status.code == 413 ? "body_too_large" : "http_\(error.status.code)", title: error.status.reasonPhrase, detail: error.message)
+            problem.headers = error.headers
+            return Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
+        default:
+            logger.error("request failed", metadata: ["request.id": .string(request.requestID ?? ""), "error": .string("\(error)")])
+            let problem = Problem(.internalServerError, code: "internal_error", title: "Internal Server Error", detail: "an internal error occurred; quote the request id when reporting it")
+            return Self.problemResponse(problem, requestID: request.requestID, instance: request.path)
+        }
+    }
+
+    /// Adds the correlation and quota headers, counts and times the call, writes its access log line.
+    private func finish(_ call: APICall, _ answer: ServerResponse) -> ServerResponse {
+        var response = answer
+        if let traceId = call.traceId { response.headers.set("X-Request-Id", traceId) }
+        if let quota = call.quota { Self.addQuotaHeaders(quota, to: &response) }
+        let elapsed = call.started.duration(to: .now)
+        call.requests.increment()
+        call.latency.observe(elapsed)
+        let request = call.request
+        logger.info("request", metadata: [
+            "kind": "access", "request.id": .string(request.requestID ?? ""), "route": .string(call.route),
+            "method": .string(request.method.rawValue), "path": .string(request.path), "status": .int(response.status.code),
+            "duration_ms": .double((elapsed.seconds * 1000 * 1000).rounded() / 1000), "client": .string(call.clientName),
+        ])
+        return response
     }
 
     /// The caller's own correlation id: its `X-Request-Id`, else the trace id of a W3C `traceparent`
@@ -216,9 +259,26 @@ public final class GatewayAPI: Sendable {
         }
     }
 
+    /// A GET answered from the rendered cache without asking the store, when the store reports every change.
+    func cachedGet(request: ServerRequest, client: APIClient) throws -> ServerResponse? {
+        guard request.query == nil || !Self.wantsRefresh(request) else { return nil }
+        let id = request.pathParameters["id"] ?? ""
+        guard let cached = renderedResources.currentEntry(id: id) else { return nil }
+        return try cachedResponse(cached, id: id, client: client)
+    }
+
+    private func cachedResponse(_ cached: RenderedResourceCache.Entry, id: String, client: APIClient) throws -> ServerResponse {
+        guard client.allows(.requestsReadAll) || cached.clientName == client.name else { throw Problem.notFound("no request \(id)") }
+        return ServerResponse(status: .ok, contentType: "application/json", body: cached.body, headers: ["Cache-Control": "no-store"])
+    }
+
+    private static func wantsRefresh(_ request: ServerRequest) -> Bool {
+        queryItems(request.query)["refresh"].map { $0 == "true" || $0 == "1" } ?? false
+    }
+
     func get(request: ServerRequest, client: APIClient) async throws -> ServerResponse {
         let id = request.pathParameters["id"] ?? ""
-        let refresh = Self.queryItems(request.query)["refresh"].map { $0 == "true" || $0 == "1" } ?? false
+        let refresh = Self.wantsRefresh(request)
         if !refresh, let cached = renderedResources.entry(id: id) {
             let version: Int?
             do {
@@ -226,11 +286,9 @@ public final class GatewayAPI: Sendable {
             } catch {
                 throw Problem(.serviceUnavailable, code: "store_unavailable", title: "The store is unavailable", detail: "\(error)")
             }
-            if version == cached.version {
-                guard client.allows(.requestsReadAll) || cached.clientName == client.name else { throw Problem.notFound("no request \(id)") }
-                return ServerResponse(status: .ok, contentType: "application/json", body: cached.body, headers: ["Cache-Control": "no-store"])
-            }
+            if version == cached.version { return try cachedResponse(cached, id: id, client: client) }
         }
+        let changeMark = renderedResources.changeMark()
         let stored: GatewayRequest?
         do {
             stored = try await service.request(id: id, refresh: false)
@@ -247,7 +305,7 @@ public final class GatewayAPI: Sendable {
         }
         let response = json(.ok, RequestResource.render(found))
         // A refreshed request may hold runs newer than its stored version: only stored versions are cached.
-        if !refresh, let body = response.body.bytes { renderedResources.store(body, for: found) }
+        if !refresh, let body = response.body.bytes { renderedResources.store(body, for: found, readAfter: changeMark) }
         return response
     }
 

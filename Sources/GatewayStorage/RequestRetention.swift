@@ -10,7 +10,7 @@ extension SQLiteRequestStore: RetentionStore {
         let cutoffMs = RequestRow.milliseconds(cutoff)
         let statuses = terminalStatuses.map { SQLiteValue.text($0) }
         let marks = Array(repeating: "?", count: statuses.count).joined(separator: ", ")
-        return try await write { connection in
+        let purged = try await write { connection in
             let doomed = try connection.query(
                 """
                 SELECT id, client, idempotency_key FROM requests
@@ -30,8 +30,10 @@ extension SQLiteRequestStore: RetentionStore {
                 try connection.execute("DELETE FROM webhook_events WHERE request_id = ?", [.text(id)])
                 try connection.execute("DELETE FROM requests WHERE id = ?", [.text(id)])
             }
-            return doomed.count
+            return doomed.compactMap { $0[0].string }
         }
+        changeObservers.report(purged)
+        return purged.count
     }
 
     public func purgeIdempotencyKeys(createdBefore cutoff: Date, limit: Int) async throws -> Int {

@@ -16,11 +16,15 @@ public final class SQLiteRequestStore: RequestStore {
     private let readers: [SQLiteExecutor]
     private let nextReader = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
+    /// Held while open: no other process writes the file, so every change goes through this store.
+    private let lock: ProcessFileLock
+    let changeObservers = RequestChangeObservers()
 
-    private init(path: String, writer: GroupCommitWriter, readers: [SQLiteExecutor]) {
+    private init(path: String, writer: GroupCommitWriter, readers: [SQLiteExecutor], lock: ProcessFileLock) {
         self.path = path
         self.writer = writer
         self.readers = readers
+        self.lock = lock
     }
 
     /// Opens (creating it and its parent directory if needed) the database at `path` and migrates it.
@@ -31,6 +35,7 @@ public final class SQLiteRequestStore: RequestStore {
         precondition(readerCount >= 1, "SQLiteRequestStore.open: at least one reader is needed")
         do {
             try createParentDirectory(of: path)
+            let lock = try ProcessFileLock(path: path + "-lock")
             let writerExecutor = try SQLiteExecutor(path: path, mode: .readWriteCreate) { connection in
                 connection.setBusyTimeout(busyTimeout)
                 try connection.enableWriteAheadLog()
@@ -47,7 +52,8 @@ public final class SQLiteRequestStore: RequestStore {
                         connection.setBusyTimeout(busyTimeout)
                     })
             }
-            return SQLiteRequestStore(path: path, writer: GroupCommitWriter(executor: writerExecutor), readers: readers)
+            return SQLiteRequestStore(
+                path: path, writer: GroupCommitWriter(executor: writerExecutor), readers: readers, lock: lock)
         } catch let error as StoreError {
             throw StoreError("could not open the database \(path): \(error.message)")
         } catch let error as SQLiteError {
@@ -194,9 +200,15 @@ public final class SQLiteRequestStore: RequestStore {
             guard connection.changes == 1 else { throw StoreConflict(id: row.id) }
             try Self.writeWebhookEvents(row, on: connection)
         }
+        changeObservers.report(CollectionOfOne(row.id))
         var stored = request
         stored.version += 1
         return stored
+    }
+
+    public func observeChanges(_ observer: @escaping @Sendable (String) -> Void) -> Bool {
+        changeObservers.add(observer)
+        return true
     }
 
     public func list(_ filter: RequestFilter, limit: Int, after cursor: RequestCursor?) async throws -> [GatewayRequest]

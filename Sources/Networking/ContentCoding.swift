@@ -112,13 +112,24 @@ enum ResponseCompression {
 
     /// Textual types: text/*, JSON, XML, JavaScript, CSV, NDJSON, YAML, problem+json and friends.
     static func isCompressible(_ contentType: String) -> Bool {
-        let type = contentType.prefix { $0 != ";" }.lowercased()
-        if type.hasPrefix("text/") { return true }
-        for marker in ["json", "xml", "javascript", "csv", "yaml", "x-www-form-urlencoded"] where type.contains(marker)
-        {
-            return true
+        // Runs for every response with a body: compared as ASCII bytes (String.contains goes through the
+        // generic string-processing search, which cost a fifth of a small GET's CPU).
+        var type = Array(contentType.utf8.prefix { $0 != UInt8(ascii: ";") })
+        for index in type.indices where type[index] >= UInt8(ascii: "A") && type[index] <= UInt8(ascii: "Z") {
+            type[index] += 32
         }
-        return false
+        if type.starts(with: textPrefix) { return true }
+        return compressibleMarkers.contains { marker in
+            type.count >= marker.count
+                && (0...(type.count - marker.count)).contains { start in
+                    type[start..<(start + marker.count)].elementsEqual(marker)
+                }
+        }
+    }
+
+    private static let textPrefix = Array("text/".utf8)
+    private static let compressibleMarkers = ["json", "xml", "javascript", "csv", "yaml", "x-www-form-urlencoded"].map {
+        Array($0.utf8)
     }
 
     /// Whether `Accept-Encoding` allows gzip: listed (or `*`) with a q-value above 0, and not refused by name.

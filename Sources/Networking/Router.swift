@@ -9,6 +9,13 @@ public struct HTTPHandler: Sendable {
     enum Kind: Sendable {
         case async(@Sendable (ServerRequest) async throws -> ServerResponse)
         case immediate(@Sendable (ServerRequest) throws -> ServerResponse)
+        case inlineFirst(@Sendable (ServerRequest) throws -> InlineOutcome)
+    }
+
+    /// What a handler that starts inline decided: its answer, or the async work that will produce it.
+    public enum InlineOutcome: Sendable {
+        case respond(ServerResponse)
+        case continueAsync(@Sendable () async throws -> ServerResponse)
     }
 
     let kind: Kind
@@ -23,13 +30,32 @@ public struct HTTPHandler: Sendable {
         HTTPHandler(kind: .immediate(handle))
     }
 
+    /// A handler the event loop starts inline (like `immediate`, with the whole body in hand) that either
+    /// answers at once or hands the rest of its work to a task: for routes whose common case is answered
+    /// from memory but whose other cases wait for I/O. The inline part must never block or wait.
+    public static func inlineFirst(_ handle: @escaping @Sendable (ServerRequest) throws -> InlineOutcome) -> HTTPHandler {
+        HTTPHandler(kind: .inlineFirst(handle))
+    }
+
     private init(kind: Kind) { self.kind = kind }
+
+    /// Whether the handler starts before its body is complete and reads it as a stream (async handlers);
+    /// the others get the whole body in hand.
+    var streamsBody: Bool {
+        if case .async = kind { return true }
+        return false
+    }
 
     /// Runs the handler (either kind) from async code, for tests and for handlers wrapping handlers.
     public func callAsFunction(_ request: ServerRequest) async throws -> ServerResponse {
         switch kind {
         case .async(let handle): return try await handle(request)
         case .immediate(let handle): return try handle(request)
+        case .inlineFirst(let handle):
+            switch try handle(request) {
+            case .respond(let response): return response
+            case .continueAsync(let rest): return try await rest()
+            }
         }
     }
 }

@@ -372,7 +372,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
     /// once, which is when a `100 Continue` goes out (only now: the declared length passed the limit).
     private func launchIfStreaming() {
         guard let current = exchange, !current.launched, case .collecting(let early) = current.body else { return }
-        guard case .async = current.route.handler.kind else {
+        guard current.route.handler.streamsBody else {
             if machineBodyState == .awaitingDemand { perform(machine.bodyDemanded()) }
             return
         }
@@ -413,7 +413,7 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             case .identity:
                 requestBody = RequestBody(source: .bytes(body), decoding: .identity)
             case .gzip:
-                if case .immediate = current.route.handler.kind {
+                if !current.route.handler.streamsBody {
                     // Immediate handlers get the decoded body in hand.
                     do {
                         requestBody = RequestBody(bytes: try Self.decodeWhole(body, current.decoding))
@@ -438,6 +438,15 @@ final class ServerConnection: EventLoopSelectable, TimerTarget, @unchecked Senda
             respond(Self.run(handle, request, core: core))
         case .async(let handle):
             current.task = startTask(handle, request, number: current.number)
+        case .inlineFirst(let handle):
+            do {
+                switch try handle(request) {
+                case .respond(let response): respond(response)
+                case .continueAsync(let rest): current.task = startTask({ _ in try await rest() }, request, number: current.number)
+                }
+            } catch {
+                respond(core.render(error, requestID: request.requestID))
+            }
         }
     }
 

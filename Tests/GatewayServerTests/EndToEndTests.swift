@@ -173,6 +173,27 @@ final class EndToEndSystem: @unchecked Sendable {
         #expect(health.json["checks"]?["store"]?["status"] == "ok")
     }
 
+    @Test func aSecondGatewayOnTheSameSQLiteFileIsRefused() async throws {
+        let system = try await EndToEndSystem()
+        defer { Task { await system.stop() } }
+        let created = try await system.gatewayCall(.post, "/v1/requests/term-creation", json: EndToEndSystem.termBody, headers: ["Prefer": "wait=0"])
+        let id = try #require(created.json["id"]?.stringValue)
+        let first = try #require(system.gateway)
+        // A second process writing the file would change requests behind the first one's back (its GET cache
+        // trusts that every change goes through it): it must not start.
+        await #expect(throws: HarnessFailure.self) { try await system.startGateway() }
+        let second = try #require(system.gateway)
+        second.process.waitUntilExit()
+        #expect(second.process.terminationStatus != 0)
+        #expect(second.standardError.contains("in use by another purview-gateway process (pid \(first.process.processIdentifier))"))
+        system.gateway = first
+        #expect(try await system.gatewayCall(.get, "/v1/requests/\(id)").status == 200)
+        // Once the first is gone (even killed), the file is free again.
+        first.kill()
+        try await system.startGateway()
+        #expect(try await system.gatewayCall(.get, "/v1/requests/\(id)").json["id"]?.stringValue == id)
+    }
+
     @Test func purviewDownThenBackAndPurviewRefusing() async throws {
         let system = try await EndToEndSystem()
         defer { Task { await system.stop() } }

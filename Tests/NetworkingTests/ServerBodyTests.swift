@@ -18,6 +18,18 @@ import Testing
                 ServerResponse(
                     status: .ok, contentType: "application/octet-stream", body: request.body.bufferedBytes ?? [])
             })
+        // Answers inline when the body says so, else from a task: both with the whole body in hand.
+        router.add(
+            .post, "/inline-first",
+            HTTPHandler.inlineFirst { request in
+                let body = request.body.bufferedBytes ?? []
+                if body == Array("now".utf8) { return .respond(text(.ok, "inline \(body.count)")) }
+                if body == Array("fail".utf8) { throw HTTPError(.conflict, "refused inline") }
+                return .continueAsync {
+                    try await Task.sleep(for: .milliseconds(5))
+                    return text(.ok, "async \(String(decoding: body, as: UTF8.self))")
+                }
+            })
         // Reads a large upload chunk by chunk, never holding it whole.
         router.add(.post, "/count", bodyLimit: 64 << 20) { request in
             var total = 0
@@ -77,6 +89,22 @@ import Testing
                 #expect(response.status == 200)
                 #expect(response.text == "hello world!")
             }
+        }
+    }
+
+    @Test func inlineFirstHandlersAnswerInlineOrHandOverToATask() async throws {
+        try await withServer(responder: Self.router()) { server in
+            let client = try TestClient(port: server.port)
+            // Pipelined: the task's answer must still come back in order, before the inline one after it.
+            try client.send(
+                "POST /inline-first HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nlater"
+                    + "POST /inline-first HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nnow\r\n0\r\n\r\n"
+                    + "POST /inline-first HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nfail")
+            #expect(try client.readResponse().text == "async later")
+            #expect(try client.readResponse().text == "inline 3")
+            let refused = try client.readResponse()
+            #expect(refused.status == 409)
+            #expect(refused.text.contains("refused inline"))
         }
     }
 

@@ -1,7 +1,7 @@
 import Compression
 import Foundation
 import HTTP
-import Networking
+@testable import Networking
 import Testing
 
 /// gzip: responses compressed when the client allows it and it is worth it; gzip request bodies
@@ -91,6 +91,19 @@ import Testing
             let encoded = try get(client, "/encoded", acceptEncoding: "gzip")
             #expect(encoded.headers["Content-Encoding"] == "br")
             #expect(encoded.body == Self.document)
+        }
+    }
+
+    @Test func textualContentTypesAreCompressible() {
+        for type in [
+            "application/json", "Application/JSON; charset=utf-8", "application/problem+json", "text/html", "TEXT/CSV",
+            "application/xml", "image/svg+xml", "application/javascript", "application/x-ndjson", "application/yaml",
+            "application/x-www-form-urlencoded",
+        ] {
+            #expect(ResponseCompression.isCompressible(type), "\(type)")
+        }
+        for type in ["image/png", "application/octet-stream", "application/gzip", "", "js", "application/x-protobuf; note=json"] {
+            #expect(!ResponseCompression.isCompressible(type), "\(type)")
         }
     }
 
