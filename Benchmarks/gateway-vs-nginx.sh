@@ -14,7 +14,8 @@
 # Usage: Benchmarks/gateway-vs-nginx.sh [seconds per wrk run, default 10]
 # Environment: SUBMIT_CONNECTIONS (default 64); DRAIN_TIMEOUT seconds per drain (default 90);
 #   PROFILE=perf-stat (syscall counts of the gateway during each submission run) or PROFILE=perf-record
-#   (call graphs of the gateway during GET c=64 and each submission run; top symbols printed);
+#   (call graphs of the gateway during GET c=64, each submission run and the first 8 s of each drain; top
+#   symbols printed);
 #   KEEP=1 keeps the work folder (logs, samples, databases, perf data); BINARY=path runs that purview-gateway
 #   build instead of building the release one (to compare builds in the same window).
 set -euo pipefail
@@ -217,8 +218,10 @@ submit_and_forward() {
     drain_before_gw=$(cpu_ticks "$gateway_pid")
     drain_before_em=$(cpu_ticks "$emulator_pid")
     drain_started=$(now)
+    profile_start "drain-$name" 8
     python3 "$monitor" wait-drained --samples "$samples" --target "$stored" --timeout "$drain_timeout" --stall 20 |
         sed 's/^/   /'
+    profile_finish
     drain_seconds=$(python3 -c "print($(now) - $drain_started)")
     echo "   cpu while draining: gateway $(cpu_percent "$drain_before_gw" "$(cpu_ticks "$gateway_pid")" "$drain_seconds")%," \
         "emulator $(cpu_percent "$drain_before_em" "$(cpu_ticks "$emulator_pid")" "$drain_seconds")% over ${drain_seconds%.*}s; load $(load)"
