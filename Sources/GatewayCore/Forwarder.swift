@@ -216,10 +216,11 @@ public final class Forwarder: Sendable {
     func forward(_ claimed: GatewayRequest) async {
         var request = claimed
         let log = logger.with(["request.id": .string(request.id), "request.kind": .string(request.kind.rawValue)])
-        var keepLease = false
+        // Cleared when the lease is kept (a reconciliation pending) or was released with the last transition.
+        var releaseLease = true
         defer {
             notifier.settled(claimed.id)
-            if !keepLease {
+            if releaseLease {
                 let id = claimed.id
                 let owner = configuration.owner
                 let store = store
@@ -252,11 +253,11 @@ public final class Forwarder: Sendable {
         defer { permit?.release() }
         guard await transition(&request, .sendStarted, log: log) else { return }
         await OutboundBudget.$prepaid.withValue(permit) {
-            await send(&request, log: log, keepLease: &keepLease)
+            await send(&request, log: log, releaseLease: &releaseLease)
         }
     }
 
-    private func send(_ request: inout GatewayRequest, log: Logger, keepLease: inout Bool) async {
+    private func send(_ request: inout GatewayRequest, log: Logger, releaseLease: inout Bool) async {
         let payload = UserRequestPayload(
             operations: request.operations.map {
                 UserRequestOperation(type: OperationType(rawValue: $0.type), payload: $0.payload)
@@ -266,12 +267,14 @@ public final class Forwarder: Sendable {
         let options = PurviewCallOptions(clientRequestId: request.purviewClientRequestId)
         do throws(PurviewClientError) {
             let response = try await purview.submitUserRequest(payload, options: options)
-            await transition(
+            // The common case ends with one write: the outcome and the lease's release in the same commit.
+            let recorded = await transition(
                 &request,
                 .accepted(purviewRequestId: response.value.requestId, runIds: response.value.allWorkflowRunIds),
-                log: log)
+                log: log, releasingLease: true)
+            if recorded { releaseLease = false }
         } catch {
-            keepLease = await !handleFailure(error, request: &request, log: log)
+            releaseLease = await handleFailure(error, request: &request, log: log)
         }
     }
 
@@ -440,7 +443,9 @@ public final class Forwarder: Sendable {
 
     /// Applies and stores one transition, re-reading and re-applying on a version conflict.
     @discardableResult
-    func transition(_ request: inout GatewayRequest, _ event: RequestEvent, log: Logger) async -> Bool {
+    func transition(_ request: inout GatewayRequest, _ event: RequestEvent, log: Logger, releasingLease: Bool = false)
+        async -> Bool
+    {
         for _ in 0..<5 {
             var next = request
             do {
@@ -451,7 +456,7 @@ public final class Forwarder: Sendable {
                 return false
             }
             do {
-                request = try await store.update(next)
+                request = try await store.update(next, releasingLeaseOf: releasingLease ? configuration.owner : nil)
                 if let audited = event.auditName {
                     AuditLog(logger: logger).record(audited, request, actor: "forwarder")
                 }

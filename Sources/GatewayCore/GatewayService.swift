@@ -67,7 +67,8 @@ public final class GatewayService: Sendable {
         var request = GatewayRequest(id: TimeOrderedIdentifier.make(at: acceptedAt), clientName: clientName, validated: validated, idempotencyKey: idempotencyKey, now: acceptedAt)
         request.traceId = traceId
         request.callbackUrl = request.callbackUrl ?? defaultCallbackUrl
-        request.bodyDigest = Self.bodyDigest(kind: kind, body: body)
+        // The digest only serves Idempotency-Key comparisons (a retry with the same key must carry the same body).
+        if idempotencyKey != nil { request.bodyDigest = Self.bodyDigest(kind: kind, body: body) }
         // Interest is registered before the request is visible to any forwarder, so a send that settles
         // at once is still noticed.
         if wait > .zero { notifier.expect(request.id) }

@@ -45,7 +45,7 @@ public final class InMemoryRequestStore: RequestStore {
 
     public func get(id: String) async throws -> GatewayRequest? { state.withLock { $0.requests[id] } }
 
-    public func update(_ request: GatewayRequest) async throws -> GatewayRequest {
+    public func update(_ request: GatewayRequest, releasingLeaseOf owner: String?) async throws -> GatewayRequest {
         let stored = try state.withLock { state in
             guard let current = state.requests[request.id], current.version == request.version else {
                 throw StoreConflict(id: request.id)
@@ -54,6 +54,7 @@ public final class InMemoryRequestStore: RequestStore {
             stored.version += 1
             state.requests[request.id] = stored
             state.outbox.add(OutboxEvent.new(for: stored), snapshot: stored)
+            if let owner, state.leases[request.id]?.owner == owner { state.leases[request.id] = nil }
             return stored
         }
         changeObservers.report(CollectionOfOne(request.id))

@@ -57,7 +57,8 @@ public protocol RequestStore: Sendable {
 
     /// Replaces the stored request if its version still equals `request.version`; returns the stored
     /// copy with the version incremented. Throws `StoreConflict` when someone else updated it first.
-    func update(_ request: GatewayRequest) async throws -> GatewayRequest
+    /// With `owner`, the lease `owner` holds on it is released in the same commit (a forwarder's last word).
+    func update(_ request: GatewayRequest, releasingLeaseOf owner: String?) async throws -> GatewayRequest
 
     /// Newest first, after `cursor`, at most `limit`.
     func list(_ filter: RequestFilter, limit: Int, after cursor: RequestCursor?) async throws -> [GatewayRequest]
@@ -95,6 +96,10 @@ public protocol RequestStore: Sendable {
 }
 
 extension RequestStore {
+    public func update(_ request: GatewayRequest) async throws -> GatewayRequest {
+        try await update(request, releasingLeaseOf: nil)
+    }
+
     /// Stores that have no cheaper way read the whole request.
     public func storedVersion(id: String) async throws -> Int? { try await get(id: id)?.version }
 

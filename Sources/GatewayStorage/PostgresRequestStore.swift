@@ -170,7 +170,7 @@ public final class PostgresRequestStore: RequestStore {
         return version
     }
 
-    public func update(_ request: GatewayRequest) async throws -> GatewayRequest {
+    public func update(_ request: GatewayRequest, releasingLeaseOf owner: String?) async throws -> GatewayRequest {
         let row = RequestRow(request)
         let parameters: [String?] = [
             row.client, row.kind, row.status, row.requestedBy, row.idempotencyKey, String(row.createdAt),
@@ -187,6 +187,7 @@ public final class PostgresRequestStore: RequestStore {
                 WHERE id = $11 AND version = $12
                 """, parameters
             ).affected
+            if changed == 1, let owner { try Self.release(id: row.id, owner: owner, on: connection) }
             try Self.commitWebhookEvents(row, on: connection, stored: changed == 1)
             return changed
         }
@@ -298,11 +299,12 @@ public final class PostgresRequestStore: RequestStore {
     }
 
     public func release(id: String, owner: String) async throws {
-        try await write { connection in
-            try connection.query(
-                "UPDATE requests SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
-                [id, owner])
-        }
+        try await write { connection in try Self.release(id: id, owner: owner, on: connection) }
+    }
+
+    private static func release(id: String, owner: String, on connection: PostgresConnection) throws {
+        _ = try connection.query(
+            "UPDATE requests SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2", [id, owner])
     }
 
     // MARK: Counts and housekeeping

@@ -181,7 +181,7 @@ public final class SQLiteRequestStore: RequestStore {
         }
     }
 
-    public func update(_ request: GatewayRequest) async throws -> GatewayRequest {
+    public func update(_ request: GatewayRequest, releasingLeaseOf owner: String?) async throws -> GatewayRequest {
         let row = RequestRow(request)
         let expectedVersion = request.version
         try await write { connection in
@@ -199,6 +199,7 @@ public final class SQLiteRequestStore: RequestStore {
                 ])
             guard connection.changes == 1 else { throw StoreConflict(id: row.id) }
             try Self.writeWebhookEvents(row, on: connection)
+            if let owner { try Self.release(id: row.id, owner: owner, on: connection) }
         }
         changeObservers.report(CollectionOfOne(row.id))
         var stored = request
@@ -317,10 +318,15 @@ public final class SQLiteRequestStore: RequestStore {
     }
 
     public func release(id: String, owner: String) async throws {
-        _ = try await write { connection in
-            try connection.execute(
-                "UPDATE requests SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
-                [.text(id), .text(owner)])
+        try await write { connection in try Self.release(id: id, owner: owner, on: connection) }
+    }
+
+    private static func release(id: String, owner: String, on connection: SQLiteConnection) throws {
+        try connection.withCachedStatement(
+            "UPDATE requests SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?"
+        ) { statement in
+            try statement.bind([.text(id), .text(owner)])
+            try statement.run()
         }
     }
 

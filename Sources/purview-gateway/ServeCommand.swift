@@ -150,6 +150,8 @@ enum ServeCommand {
 
         var forwarding = ForwarderConfiguration()
         forwarding.lease = settings.forwardLease
+        // As many sends in hand as the budget lets go out at once: more would only wait `queued` for a slot.
+        forwarding.concurrency = settings.purviewMaxInFlight
         forwarding.importRowsPerSecond = settings.importRowsPerSecond
         var polling = PollerConfiguration()
         polling.interval = settings.pollInterval

@@ -123,7 +123,9 @@ private final class VersionOnlyStore: RequestStore {
         try await base.insert(request, idempotencyWindow: idempotencyWindow, now: now)
     }
     func get(id: String) async throws -> GatewayRequest? { try await base.get(id: id) }
-    func update(_ request: GatewayRequest) async throws -> GatewayRequest { try await base.update(request) }
+    func update(_ request: GatewayRequest, releasingLeaseOf owner: String?) async throws -> GatewayRequest {
+        try await base.update(request, releasingLeaseOf: owner)
+    }
     func list(_ filter: RequestFilter, limit: Int, after cursor: RequestCursor?) async throws -> [GatewayRequest] {
         try await base.list(filter, limit: limit, after: cursor)
     }

@@ -2,6 +2,7 @@ import Foundation
 import GatewayCore
 import GatewayStorage
 import PurviewWorkflow
+import Synchronization
 import Testing
 
 /// What every `RequestStore` must do, run against each store (the in-memory reference, SQLite, PostgreSQL).
@@ -348,6 +349,50 @@ import Testing
             try await store.release(id: "r1", owner: "a")
             #expect(try await store.claimForwardable(now: t0, limit: 5, owner: "b", lease: lease).map(\.id) == ["r1"])
             try await store.release(id: "missing", owner: "a")
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func anUpdateCanReleaseItsOwnersLeaseInTheSameCommit(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.insert(Fixtures.request("r1"), idempotencyWindow: day, now: t0)
+            let lease = Duration.seconds(60)
+            var claimed = try #require(try await store.claimForwardable(now: t0, limit: 5, owner: "a", lease: lease).first)
+            claimed.comment = "first"
+            // Another owner's name releases nothing; a conflicting update releases nothing either.
+            claimed = try await store.update(claimed, releasingLeaseOf: "b")
+            #expect(try await store.claimForwardable(now: t0, limit: 5, owner: "b", lease: lease).isEmpty)
+            var stale = claimed
+            stale.version -= 1
+            await #expect(throws: StoreConflict.self) { try await store.update(stale, releasingLeaseOf: "a") }
+            #expect(try await store.claimForwardable(now: t0, limit: 5, owner: "b", lease: lease).isEmpty)
+            claimed.comment = "second"
+            let stored = try await store.update(claimed, releasingLeaseOf: "a")
+            #expect(stored.version == 3)
+            #expect(try await store.get(id: "r1")?.comment == "second")
+            #expect(try await store.claimForwardable(now: t0, limit: 5, owner: "b", lease: lease).map(\.id) == ["r1"])
+        }
+    }
+
+    /// Stores only one process writes report each change (the API's GET cache trusts them); PostgreSQL cannot.
+    @Test(arguments: StoreKind.allCases)
+    func changesAreReportedByStoresThatSeeThemAll(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let reported = Mutex<[String]>([])
+            let reports = store.observeChanges { id in reported.withLock { $0.append(id) } }
+            #expect(reports == (kind != .postgres))
+            _ = try await store.insert(Fixtures.request("r1", status: .completed), idempotencyWindow: day, now: t0)
+            _ = try await store.insert(Fixtures.request("r2"), idempotencyWindow: day, now: t0)
+            var request = try #require(try await store.get(id: "r2"))
+            request.comment = "changed"
+            _ = try await store.update(request)
+            var stale = request
+            stale.comment = "lost"
+            _ = try? await store.update(stale)
+            _ = try await store.claimForwardable(now: t0, limit: 5, owner: "a", lease: .seconds(60))
+            let retention = try #require(store as? any RetentionStore)
+            #expect(try await retention.purgeTerminalRequests(updatedBefore: Fixtures.time(3_600_000_000), limit: 10) == 1)
+            #expect(reported.withLock { $0 } == (reports ? ["r2", "r1"] : []))
         }
     }
 

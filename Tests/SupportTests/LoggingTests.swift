@@ -114,7 +114,8 @@ import Testing
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
         try #require(descriptor >= 0)
         defer { close(descriptor) }
-        let logger = Logger(label: "concurrency", sink: JSONLinesLogSink(fileDescriptor: descriptor))
+        let sink = JSONLinesLogSink(fileDescriptor: descriptor)
+        let logger = Logger(label: "concurrency", sink: sink)
         let padding = String(repeating: "x", count: 2000)
         await withTaskGroup(of: Void.self) { group in
             for writer in 0..<8 {
@@ -126,6 +127,7 @@ import Testing
                 }
             }
         }
+        sink.flush()
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.last == "")
@@ -139,6 +141,42 @@ import Testing
             seen.insert("\(writer)/\(index)")
         }
         #expect(seen.count == 1600)
+    }
+
+    /// A log reader that stalls (a full pipe) must not stall the thread that logs, an event loop among them:
+    /// lines beyond the buffer are dropped and counted, and the count is written once the pipe drains.
+    @Test func aStalledOutputNeverBlocksTheLogger() async throws {
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let sink = JSONLinesLogSink(fileDescriptor: ends[1], bufferLimit: 256 << 10)
+        let logger = Logger(label: "stalled", sink: sink)
+        let padding = String(repeating: "y", count: 1000)
+        // Nobody reads: the pipe (64 KiB) fills, the writer blocks, the buffer (256 KiB) fills, lines are dropped.
+        let started = ContinuousClock.now
+        for index in 0..<5_000 { logger.info("line \(index) \(padding)") }
+        #expect(started.duration(to: .now) < .seconds(5))
+        // Now read everything: the buffered lines arrive whole, then the drop count.
+        let readEnd = ends[0]
+        let reader = Task.detached { () -> [UInt8] in
+            var collected: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = read(readEnd, &chunk, chunk.count)
+                if count <= 0 { return collected }
+                collected += chunk[..<count]
+            }
+        }
+        sink.flush()
+        close(ends[1])
+        let text = String(decoding: await reader.value, as: UTF8.self)
+        let lines = text.split(separator: "\n")
+        #expect(lines.count > 60 && lines.count < 5_000)
+        let last = try #require(try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as? [String: Any])
+        #expect(last["msg"] as? String == "log lines dropped")
+        let dropped = try #require(last["count"] as? Int)
+        #expect(dropped + lines.count - 1 == 5_000)
+        for line in lines.dropLast() { #expect(line.hasPrefix("{") && line.hasSuffix("}")) }
     }
 
     @Test func multiplexAndDiscardingSinks() {
