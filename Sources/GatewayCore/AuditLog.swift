@@ -10,6 +10,8 @@ public struct AuditLog: Sendable {
 
     /// Records `event` for `request` as it is now; `actor` is who caused it (a client name, `forwarder`).
     public func record(_ event: String, _ request: GatewayRequest, actor: String) {
+        // Built for every transition of every request: skip the metadata when nobody will read it.
+        guard logger.isEnabled(.notice) else { return }
         var metadata: [String: LogValue] = [
             "kind": "audit", "event": .string(event), "request.id": .string(request.id),
             "client": .string(request.clientName), "requestedBy": .string(request.requestedBy),
