@@ -57,6 +57,8 @@ public protocol RequestStore: Sendable {
 
     /// Replaces the stored request if its version still equals `request.version`; returns the stored
     /// copy with the version incremented. Throws `StoreConflict` when someone else updated it first.
+    /// A request's identity (id, client, kind, requestedBy, Idempotency-Key, creation time) is fixed at
+    /// insert: stores index it then and do not re-index it here, so callers must not change it.
     /// With `owner`, the lease `owner` holds on it is released in the same commit (a forwarder's last word).
     func update(_ request: GatewayRequest, releasingLeaseOf owner: String?) async throws -> GatewayRequest
 

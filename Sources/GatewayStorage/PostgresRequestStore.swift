@@ -172,19 +172,18 @@ public final class PostgresRequestStore: RequestStore {
 
     public func update(_ request: GatewayRequest, releasingLeaseOf owner: String?) async throws -> GatewayRequest {
         let row = RequestRow(request)
+        // Identity columns (client, kind, requested_by, idempotency_key, created_at) are fixed at insert.
         let parameters: [String?] = [
-            row.client, row.kind, row.status, row.requestedBy, row.idempotencyKey, String(row.createdAt),
-            String(row.updatedAt), row.nextAttemptAt.map { String($0) }, row.polledAt.map { String($0) },
+            row.status, String(row.updatedAt), row.nextAttemptAt.map { String($0) }, row.polledAt.map { String($0) },
             row.document, row.id, String(request.version),
         ]
         let changed = try await write { connection in
             try Self.beginWebhookEvents(row, on: connection)
             let changed = try connection.query(
                 """
-                UPDATE requests SET client = $1, kind = $2, status = $3, requested_by = $4, idempotency_key = $5,
-                    created_at = $6, updated_at = $7, next_attempt_at = $8, polled_at = $9, doc = $10,
+                UPDATE requests SET status = $1, updated_at = $2, next_attempt_at = $3, polled_at = $4, doc = $5,
                     version = version + 1
-                WHERE id = $11 AND version = $12
+                WHERE id = $6 AND version = $7
                 """, parameters
             ).affected
             if changed == 1, let owner { try Self.release(id: row.id, owner: owner, on: connection) }

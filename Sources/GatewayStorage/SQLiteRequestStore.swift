@@ -185,17 +185,18 @@ public final class SQLiteRequestStore: RequestStore {
         let row = RequestRow(request)
         let expectedVersion = request.version
         try await write { connection in
+            // Only the columns a transition can change: the identity columns (client, kind, requested_by,
+            // idempotency_key, created_at) are fixed at insert, and naming them here would make SQLite rewrite
+            // the three listing indexes built on them at every transition.
             try connection.execute(
                 """
-                UPDATE requests SET client = ?, kind = ?, status = ?, requested_by = ?, idempotency_key = ?,
-                    created_at = ?, updated_at = ?, next_attempt_at = ?, polled_at = ?, doc = ?, version = version + 1
+                UPDATE requests SET status = ?, updated_at = ?, next_attempt_at = ?, polled_at = ?, doc = ?,
+                    version = version + 1
                 WHERE id = ? AND version = ?
                 """,
                 [
-                    .text(row.client), .text(row.kind), .text(row.status), .text(row.requestedBy),
-                    SQLiteValue(row.idempotencyKey), .integer(row.createdAt), .integer(row.updatedAt),
-                    SQLiteValue(row.nextAttemptAt), SQLiteValue(row.polledAt), .text(row.document), .text(row.id),
-                    .int(expectedVersion),
+                    .text(row.status), .integer(row.updatedAt), SQLiteValue(row.nextAttemptAt),
+                    SQLiteValue(row.polledAt), .text(row.document), .text(row.id), .int(expectedVersion),
                 ])
             guard connection.changes == 1 else { throw StoreConflict(id: row.id) }
             try Self.writeWebhookEvents(row, on: connection)
