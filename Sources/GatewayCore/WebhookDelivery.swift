@@ -49,8 +49,15 @@ public struct WebhookDelivery: Sendable, Hashable {
         schedule[min(max(failures, 1), schedule.count) - 1]
     }
 
-    /// Records an attempt that ended at `now` with `outcome`.
-    public mutating func attemptFinished(_ outcome: WebhookAttemptOutcome, now: Date) -> WebhookDeliveryDecision {
+    /// How much of each delay is random: a retry comes between 80% and 100% of the scheduled delay, so the
+    /// events that failed together when a receiver went down do not all come back in the same second.
+    public static let jitterFraction = 0.2
+
+    /// Records an attempt that ended at `now` with `outcome`. `random` (in 0..<1) picks where in the jitter
+    /// window a retry lands; 0 keeps the scheduled delay.
+    public mutating func attemptFinished(_ outcome: WebhookAttemptOutcome, now: Date, random: Double = 0)
+        -> WebhookDeliveryDecision
+    {
         attempts += 1
         let reason: String
         switch outcome {
@@ -70,7 +77,8 @@ public struct WebhookDelivery: Sendable, Hashable {
         guard now < deadline else {
             return .failed(reason: "gave up after \(attempts) attempts over 24 h; last: \(reason)")
         }
-        let next = now.addingTimeInterval(delay(afterFailures: attempts).seconds)
+        let jitter = 1 - Self.jitterFraction * min(max(random, 0), 1)
+        let next = now.addingTimeInterval(delay(afterFailures: attempts).seconds * jitter)
         return .retry(at: min(next, deadline), reason: reason)
     }
 }

@@ -156,6 +156,8 @@ public final class WebhookDispatcher: Sendable {
     let configuration: WebhookDispatcherConfiguration
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Where in its jitter window a retry lands (0..<1; `WebhookDelivery.jitterFraction`).
+    let random: @Sendable () -> Double
     let owner: String
     let delivered: Counter
     let failedAttempts: Counter
@@ -169,8 +171,10 @@ public final class WebhookDispatcher: Sendable {
         configuration: WebhookDispatcherConfiguration = WebhookDispatcherConfiguration(), logger: Logger,
         metrics: MetricsRegistry = MetricsRegistry(),
         owner: String = "webhooks-" + UUID().uuidString.prefix(8).lowercased(),
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
+        self.random = random
         self.outbox = outbox
         self.transport = transport
         self.callbacks = callbacks
@@ -240,7 +244,7 @@ public final class WebhookDispatcher: Sendable {
                         at: startedAt, statusCode: nil, error: message,
                         durationMilliseconds: Int(elapsed.seconds * 1000))
                 }
-                decision = delivery.attemptFinished(outcome, now: now())
+                decision = delivery.attemptFinished(outcome, now: now(), random: random())
             }
         }
         if case .delivered = decision { delivered.increment() } else if attempt != nil { failedAttempts.increment() }

@@ -34,6 +34,26 @@ import Testing
         #expect(delays.reduce(0, +) == WebhookDelivery.maximumAge.seconds)
     }
 
+    @Test func retriesAreSpreadOverTheLastFifthOfEachDelay() {
+        var earliest = WebhookDelivery(attempts: 4, deadline: deadline)
+        var latest = WebhookDelivery(attempts: 4, deadline: deadline)
+        // After the 5th failure the schedule says 30 min; jitter brings it anywhere from 24 to 30 min.
+        #expect(earliest.attemptFinished(.response(status: 503), now: t0, random: 0.999_999) == .retry(at: t0.addingTimeInterval(1800 * (1 - 0.2 * 0.999_999)), reason: "the receiver answered 503"))
+        #expect(latest.attemptFinished(.response(status: 503), now: t0, random: 0) == .retry(at: t0.addingTimeInterval(1800), reason: "the receiver answered 503"))
+        var spread = Set<Int>()
+        for _ in 0..<50 {
+            var delivery = WebhookDelivery(attempts: 4, deadline: deadline)
+            guard case .retry(let at, _) = delivery.attemptFinished(.transportFailure("refused"), now: t0, random: Double.random(in: 0..<1)) else {
+                Issue.record("expected a retry")
+                return
+            }
+            let delay = at.timeIntervalSince(t0)
+            #expect(delay >= 1440 && delay <= 1800)
+            spread.insert(Int(delay / 36))
+        }
+        #expect(spread.count > 3, "50 events that failed together must not all retry in the same window")
+    }
+
     @Test func aSuccessDeliversAnd410StopsTheURL() {
         var delivery = WebhookDelivery(attempts: 2, deadline: deadline)
         #expect(delivery.attemptFinished(.response(status: 204), now: t0) == .delivered(at: t0))

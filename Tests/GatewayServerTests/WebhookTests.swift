@@ -365,7 +365,20 @@ import Testing
     ) -> WebhookDispatcher {
         WebhookDispatcher(
             outbox: store, transport: transport, callbacks: { _ in settings }, logger: .disabled(),
-            now: { clock.date })
+            now: { clock.date }, random: { 0 })
+    }
+
+    @Test func theDispatcherSpreadsRetriesWithItsRandomSource() async throws {
+        let store = InMemoryRequestStore()
+        let clock = Clock()
+        try await storedRequest(in: store, at: clock.date)
+        let dispatcher = WebhookDispatcher(
+            outbox: store, transport: ScriptedTransport([503]),
+            callbacks: { _ in CallbackSettings(allowedHosts: ["hooks.contoso.com"], secret: Self.secret) },
+            logger: .disabled(), now: { clock.date }, random: { 0.5 })
+        #expect(await dispatcher.deliverDueEvents() == 1)
+        // 5 s scheduled, shortened by half the jitter window (a fifth): 4.5 s.
+        #expect(try await store.webhookEvent(id: "evt_r1_0")?.nextAttemptAt == clock.date + 4.5)
     }
 
     @Test func aFailureIsRetriedOnScheduleAndTheSignatureUsesTheClock() async throws {
