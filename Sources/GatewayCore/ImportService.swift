@@ -68,6 +68,10 @@ public struct ImportService: Sendable {
                 return
             }
             rowNumber += 1
+            // Batches are stored in order, so an interrupted upload stored exactly the first `record.rows` rows:
+            // skip them rather than rely on their requests still being there (retention may have purged
+            // finished ones, and inserting them again would send them again).
+            guard rowNumber > record.rows else { return }
             texts.append((rowNumber, text))
         }
         func flush() async throws {

@@ -315,12 +315,25 @@ func count(_ value: JSONValue, _ name: String) -> Int { value["counts"]?[name]?.
                 continuation.finish()
             })
         try await harness.store.setImportStatus(id: "partial-import", status: .receiving, now: Date())
+        // Three of the stored rows finished and retention purged them before the resume: they must not be
+        // created (and sent) again.
+        for row in 1...3 {
+            var finished = try #require(
+                try await harness.store.get(id: ImportService.requestId(importId: "partial-import", row: row)))
+            finished.status = .cancelled
+            _ = try await harness.store.update(finished)
+        }
+        #expect(try await harness.store.purgeTerminalRequests(updatedBefore: Date().addingTimeInterval(3600), limit: 10) == 3)
         let resumed = try await harness.upload(csv, idempotencyKey: "file-2")
         #expect(resumed.status == 202)
         #expect(resumed.json["id"]?.stringValue == "partial-import")
         #expect(count(resumed.json, "rows") == 40)
         #expect(count(resumed.json, "accepted") == 36)
-        #expect(try await harness.store.countByStatus()[.queued] == 72)
+        for row in 1...3 {
+            #expect(try await harness.store.get(id: ImportService.requestId(importId: "partial-import", row: row)) == nil)
+        }
+        // 36 from the first import; 6 of the 9 stored before the cut, and 27 of the 30 rows after it.
+        #expect(try await harness.store.countByStatus()[.queued] == 69)
         await harness.stop()
     }
 
