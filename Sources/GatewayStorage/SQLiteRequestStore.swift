@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// One writer connection on its own thread commits every change (inserts, updates, claims, releases) in
 /// groups (see `GroupCommitWriter`); a small pool of read-only connections on their own threads answers
-/// `get`, `list` and counts in parallel under WAL. No SQLite call runs on the caller's thread.
+/// `get`, `list`, counts and claims in parallel under WAL. No SQLite call runs on the caller's thread. Claims
+/// lease in memory (`RequestLeases`), which the process lock makes sound.
 /// Times are stored in Unix milliseconds, so they come back rounded to the millisecond.
 public final class SQLiteRequestStore: RequestStore {
     /// The database file.
@@ -19,6 +20,8 @@ public final class SQLiteRequestStore: RequestStore {
     /// Held while open: no other process writes the file, so every change goes through this store.
     private let lock: ProcessFileLock
     let changeObservers = RequestChangeObservers()
+    /// Claims lease requests in memory: the process lock makes this store the file's only writer.
+    let leases = RequestLeases()
 
     private init(path: String, writer: GroupCommitWriter, readers: [SQLiteExecutor], lock: ProcessFileLock) {
         self.path = path
@@ -200,8 +203,9 @@ public final class SQLiteRequestStore: RequestStore {
                 ])
             guard connection.changes == 1 else { throw StoreConflict(id: row.id) }
             try Self.writeWebhookEvents(row, on: connection)
-            if let owner { try Self.release(id: row.id, owner: owner, on: connection) }
         }
+        // After the commit, so a claim that finds the lease free reads what was just written.
+        if let owner { leases.release(row.id, owner: owner) }
         changeObservers.report(CollectionOfOne(row.id))
         var stored = request
         stored.version += 1
@@ -288,47 +292,59 @@ public final class SQLiteRequestStore: RequestStore {
 
     /// Leases up to `limit` unleased rows matching `condition` to `owner`, in `order`.
     ///
-    /// One writer makes select-then-update atomic here; PostgreSQL will do it in one statement with
-    /// `FOR UPDATE SKIP LOCKED`.
+    /// A read, not a write: the leases are kept in memory (`RequestLeases`). The ids are scanned first (looking
+    /// past the rows leased now, which would otherwise come first again), leased, and only then are their
+    /// documents read, each with `condition` checked again: a read that began before another worker's last
+    /// write to a row and its release of the lease cannot hand out the row's old state.
     func claim(
         condition: String, bindings: [SQLiteValue], order: String, now: Date, limit: Int, owner: String,
         lease: Duration
     ) async throws -> [GatewayRequest] {
         guard limit > 0 else { return [] }
         let nowMs = RequestRow.milliseconds(now)
-        let leaseUntil = nowMs + RequestRow.milliseconds(lease)
-        let sql = """
-            SELECT id, doc, version FROM requests
-            WHERE \(condition) AND (lease_until IS NULL OR lease_until <= ?)
-            ORDER BY \(order) LIMIT ?
-            """
-        let documents = try await write { connection in
-            let select = try connection.prepare(sql)
-            try select.bind(bindings + [.integer(nowMs), .int(limit)])
-            var claimed: [(id: String, document: StoredDocument)] = []
-            while try select.step() { claimed.append((select.string(at: 0) ?? "", select.storedDocument(at: 1))) }
-            let lease = try connection.prepare("UPDATE requests SET lease_owner = ?, lease_until = ? WHERE id = ?")
-            for (id, _) in claimed {
-                lease.reset()
-                try lease.bind([.text(owner), .integer(leaseUntil), .text(id)])
-                try lease.run()
+        let untilMs = nowMs + RequestRow.milliseconds(lease)
+        let scan = "SELECT id FROM requests WHERE \(condition) ORDER BY \(order) LIMIT ?"
+        let fetch = "SELECT doc, version FROM requests WHERE id = ? AND \(condition)"
+        let leases = leases
+        let documents = try await read { connection in
+            let scanLimit = limit + leases.count(at: nowMs)
+            let candidates = try connection.withCachedStatement(scan) { statement in
+                try statement.bind(bindings + [.int(scanLimit)])
+                var ids: [String] = []
+                while try statement.step() { ids.append(statement.string(at: 0) ?? "") }
+                return ids
             }
-            return claimed.map(\.document)
+            let taken = leases.take(candidates, limit: limit, owner: owner, nowMs: nowMs, untilMs: untilMs)
+            var documents: [(id: String, document: StoredDocument)] = []
+            do {
+                for id in taken {
+                    let document = try connection.withCachedStatement(fetch) { statement -> StoredDocument? in
+                        try statement.bind([.text(id)] + bindings)
+                        guard try statement.step() else { return nil }
+                        return statement.storedDocument(at: 0)
+                    }
+                    if let document { documents.append((id, document)) } else { leases.release(id, owner: owner) }
+                }
+            } catch {
+                for id in taken { leases.release(id, owner: owner) }
+                throw error
+            }
+            return documents
         }
-        return try documents.map { try $0.decoded() }
+        var claimed: [GatewayRequest] = []
+        claimed.reserveCapacity(documents.count)
+        do {
+            for (_, document) in documents { claimed.append(try document.decoded()) }
+        } catch {
+            for (id, _) in documents { leases.release(id, owner: owner) }
+            throw error
+        }
+        return claimed
     }
 
     public func release(id: String, owner: String) async throws {
-        try await write { connection in try Self.release(id: id, owner: owner, on: connection) }
-    }
-
-    private static func release(id: String, owner: String, on connection: SQLiteConnection) throws {
-        try connection.withCachedStatement(
-            "UPDATE requests SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?"
-        ) { statement in
-            try statement.bind([.text(id), .text(owner)])
-            try statement.run()
-        }
+        guard !closed.load(ordering: .sequentiallyConsistent) else { throw StoreError("the store is closed") }
+        leases.release(id, owner: owner)
     }
 
     public func countByStatus() async throws -> [RequestStatus: Int] {

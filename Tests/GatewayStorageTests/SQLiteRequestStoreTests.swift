@@ -36,12 +36,43 @@ import Testing
             let reopened = try await SQLiteRequestStore.open(path: path)
             for request in written { #expect(try await reopened.get(id: request.id) == request) }
             #expect(try await reopened.get(id: "r3")?.version == 2)
-            // The lease and the idempotency keys are durable too.
+            // The idempotency keys are durable; leases are not (they live in memory, so a crash frees them at once).
             let claimed = try await reopened.claimForwardable(now: t0, limit: 100, owner: "b", lease: .seconds(60))
-            #expect(claimed.count == 19)
+            #expect(claimed.count == 20)
             let retry = try await reopened.insert(Fixtures.request("again", key: "k5"), idempotencyWindow: day, now: t0)
             #expect(retry == .existing(written[5]))
             await reopened.close()
+        }
+    }
+
+    @Test func claimsAndReleasesWriteNothing() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try await SQLiteRequestStore.open(path: directory + "/gateway.db")
+            for index in 0..<6 {
+                _ = try await store.insert(Fixtures.request("r\(index)"), idempotencyWindow: day, now: t0)
+            }
+            let before = store.transactionCount
+            let first = try await store.claimForwardable(now: t0, limit: 4, owner: "a", lease: .seconds(60))
+            #expect(first.map(\.id) == ["r0", "r1", "r2", "r3"])
+            // The leased rows come first in the index; the next claim looks past them.
+            let second = try await store.claimForwardable(now: t0, limit: 4, owner: "b", lease: .seconds(60))
+            #expect(second.map(\.id) == ["r4", "r5"])
+            try await store.release(id: "r1", owner: "b")  // not b's: kept
+            try await store.release(id: "r2", owner: "a")
+            let third = try await store.claimForwardable(now: t0, limit: 4, owner: "c", lease: .seconds(60))
+            #expect(third.map(\.id) == ["r2"])
+            #expect(store.transactionCount == before)
+
+            // A transition that releases the lease is one write; the row then answers the claim with what it wrote.
+            var sending = first[0]
+            sending.status = .submitting
+            let stored = try await store.update(sending, releasingLeaseOf: "a")
+            #expect(store.transactionCount == before + 1)
+            let stale = try await store.claimStaleSubmitting(now: t0, limit: 4, owner: "d", lease: .seconds(60))
+            #expect(stale == [stored])
+            #expect(try await store.claimForwardable(now: t0, limit: 10, owner: "e", lease: .seconds(60)).isEmpty)
+            await store.close()
+            await #expect(throws: StoreError.self) { try await store.release(id: "r3", owner: "a") }
         }
     }
 
