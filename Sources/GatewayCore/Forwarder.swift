@@ -5,7 +5,8 @@ import Synchronization
 
 /// Settings of the forwarder.
 public struct ForwarderConfiguration: Sendable {
-    /// Requests claimed and in hand at once. With an outbound budget, how many of them are on the wire (and
+    /// Requests claimed and in hand at once, until Purview answered their sends (an accepted one's outcome is
+    /// then stored outside this count). With an outbound budget, how many of them are on the wire (and
     /// `submitting`) is bounded by its slots instead; the others wait `queued`.
     public var concurrency = 32
     /// How long a claimed request is reserved for this forwarder.
@@ -96,6 +97,18 @@ public final class RequestSettleNotifier: Sendable {
             return waiting
         }
         for continuation in resumed { continuation.resume() }
+    }
+}
+
+/// A forwarder's concurrency slot held by one send; `free` runs its release once, however often it is called.
+final class SendSlot: Sendable {
+    private let freed = Atomic<Bool>(false)
+    private let onFree: @Sendable () -> Void
+
+    init(onFree: @escaping @Sendable () -> Void) { self.onFree = onFree }
+
+    func free() {
+        if !freed.exchange(true, ordering: .acquiringAndReleasing) { onFree() }
     }
 }
 
@@ -190,11 +203,14 @@ public final class Forwarder: Sendable {
 
     private func startSend(_ request: GatewayRequest, in group: inout DiscardingTaskGroup, wakeWhenDone: Bool) {
         inFlight.add(1, ordering: .relaxed)
-        group.addTask { [self] in
-            await forward(request)
+        let slot = SendSlot { [self] in
             inFlight.subtract(1, ordering: .relaxed)
-            sentCount.add(1, ordering: .relaxed)
             if wakeWhenDone { wake() }
+        }
+        group.addTask { [self] in
+            await forward(request, slot: slot)
+            slot.free()
+            sentCount.add(1, ordering: .relaxed)
         }
     }
 
@@ -213,7 +229,10 @@ public final class Forwarder: Sendable {
     }
 
     /// One request: mark submitting (durably), send, record what Purview said.
-    func forward(_ claimed: GatewayRequest) async {
+    ///
+    /// `slot` is freed as soon as Purview answered an accepted send, before its outcome is stored: the request
+    /// stays leased until then, so nobody else takes it, while the next send need not wait for that commit.
+    func forward(_ claimed: GatewayRequest, slot: SendSlot? = nil) async {
         var request = claimed
         let log = logger.with(["request.id": .string(request.id), "request.kind": .string(request.kind.rawValue)])
         // Cleared when the lease is kept (a reconciliation pending) or was released with the last transition.
@@ -253,11 +272,11 @@ public final class Forwarder: Sendable {
         defer { permit?.release() }
         guard await transition(&request, .sendStarted, log: log) else { return }
         await OutboundBudget.$prepaid.withValue(permit) {
-            await send(&request, log: log, releaseLease: &releaseLease)
+            await send(&request, log: log, releaseLease: &releaseLease, slot: slot)
         }
     }
 
-    private func send(_ request: inout GatewayRequest, log: Logger, releaseLease: inout Bool) async {
+    private func send(_ request: inout GatewayRequest, log: Logger, releaseLease: inout Bool, slot: SendSlot?) async {
         let payload = UserRequestPayload(
             operations: request.operations.map {
                 UserRequestOperation(type: OperationType(rawValue: $0.type), payload: $0.payload)
@@ -267,6 +286,7 @@ public final class Forwarder: Sendable {
         let options = PurviewCallOptions(clientRequestId: request.purviewClientRequestId)
         do throws(PurviewClientError) {
             let response = try await purview.submitUserRequest(payload, options: options)
+            slot?.free()
             // The common case ends with one write: the outcome and the lease's release in the same commit.
             let recorded = await transition(
                 &request,
