@@ -16,6 +16,9 @@
 #   PROFILE=perf-stat (syscall counts of the gateway during each submission run) or PROFILE=perf-record
 #   (call graphs of the gateway during GET c=64, each submission run and the first 8 s of each drain; top
 #   symbols printed);
+#   STEPS (default "1 2 4 5"; 2 stands for 2-3) runs only the steps named, e.g. STEPS=4 for the gateway's own
+#   submission and forwarding figures alone;
+#   GATEWAY_ENV ("NAME=value ...") adds settings to the gateway's environment (experiments);
 #   KEEP=1 keeps the work folder (logs, samples, databases, perf data); BINARY=path runs that purview-gateway
 #   build instead of building the release one (to compare builds in the same window).
 set -euo pipefail
@@ -25,6 +28,9 @@ duration="${1:-10}"
 submit_connections="${SUBMIT_CONNECTIONS:-64}"
 drain_timeout="${DRAIN_TIMEOUT:-90}"
 profile="${PROFILE:-}"
+steps=" ${STEPS:-1 2 4 5} "
+step() { [[ "$steps" == *" $1 "* ]]; }
+token_lifetime=null
 
 bash .ci/setup --bench
 if ! command -v sqlite3 >/dev/null; then
@@ -124,7 +130,7 @@ start_gateway() {
         AZURE_CLIENT_ID="$gateway_client" AZURE_CLIENT_SECRET="$gateway_secret" SSL_CERT_FILE="$work/tls/cert.pem" \
         GATEWAY_API_KEYS_FILE="$work/keys.json" GATEWAY_DATABASE_URL="sqlite://$database" \
         GATEWAY_LISTEN=127.0.0.1:0 LOG_LEVEL=warning \
-        GATEWAY_RATE_LIMIT_PER_SECOND=0 GATEWAY_PURVIEW_REQUESTS_PER_SECOND=100000 \
+        GATEWAY_RATE_LIMIT_PER_SECOND=0 GATEWAY_PURVIEW_REQUESTS_PER_SECOND=100000 ${GATEWAY_ENV:-} \
         "$binary" serve >"$work/$1.out" 2>"$work/$1.err" &
     gateway_pid=$!
     pids+=("$gateway_pid")
@@ -239,8 +245,15 @@ submit_and_forward() {
 echo "== gateway benchmark: ${duration}s per wrk run, $(nproc) cores, load at start $(load)"
 echo "   disk of the stores: $(python3 "$monitor" fsync-probe --dir "$work")"
 run_started=$(now)
+run_seconds=0
+if step 1 || step 2; then
 start_emulator demo-emulator
 start_gateway demo-gateway "$emulator_url"
+request_id=$(seed)
+echo "   emulator $emulator_url, gateway $gateway_url; seeded request $request_id"
+fi
+
+if step 1; then
 
 nginx_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$work/nginx"
@@ -266,8 +279,7 @@ pids+=("$nginx_pid")
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$nginx_port/" >/dev/null && break; sleep 0.1; done
 nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
 
-request_id=$(seed)
-echo "   emulator $emulator_url, gateway $gateway_url, nginx http://127.0.0.1:$nginx_port; seeded request $request_id"
+echo "   nginx http://127.0.0.1:$nginx_port"
 
 echo "== 1. GET /v1/requests/{id} against nginx's hello (load $(load))"
 for conns in 64 256; do
@@ -275,19 +287,25 @@ for conns in 64 256; do
     run_get gateway "$gateway_url/v1/requests/$request_id" "$gateway_pid" "$conns"
 done
 stop_process "$nginx_pid"
+fi
 
+if step 2; then
 echo "== 2-3. durable submissions (Prefer: wait=0, c=$submit_connections) and forwarding, demo emulator (load $(load))"
 submit_and_forward demo
 run_seconds=$(python3 -c "print($(now) - $run_started)")
-stop_process "$emulator_pid"
+fi
+if step 1 || step 2; then stop_process "$emulator_pid"; fi
 
+if step 4; then
 echo "== 4. the same against an emulator with no workflow (user requests applied at once) (load $(load))"
 start_emulator no-workflow-emulator --config "$no_workflow_config"
 start_gateway no-workflow-gateway "$emulator_url"
 seed >/dev/null
 submit_and_forward no-workflow
 stop_process "$emulator_pid"
+fi
 
+if step 5; then
 echo "== 5. each emulator alone, a fresh instance: wrk POST /userrequests, c=32 (load $(load))"
 for name in demo no-workflow; do
     if [ "$name" = demo ]; then start_emulator "alone-$name"; else start_emulator "alone-$name" --config "$no_workflow_config"; fi
@@ -307,6 +325,7 @@ for name in demo no-workflow; do
         "emulator cpu $(cpu_percent "$before" "$after" "$duration")% (load $(load))"
     stop_process "$emulator_pid"
 done
+fi
 
 cat >"$results/meta.json" <<JSON
 {"seconds": $duration, "connections": [64, 256], "submitConnections": $submit_connections,
