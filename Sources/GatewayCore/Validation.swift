@@ -28,7 +28,8 @@ struct ObjectReader {
     let object: JSONObject
     let pointer: String
     private(set) var violations: [FieldViolation] = []
-    private var read: Set<String> = []
+    /// The object's members asked for so far (a few, so a list beats a set).
+    private var readMembers: [String] = []
 
     init(_ value: JSONValue, pointer: String = "", violations: inout [FieldViolation]) {
         if case .object(let object) = value {
@@ -47,9 +48,9 @@ struct ObjectReader {
     }
 
     mutating func raw(_ key: String) -> JSONValue? {
-        read.insert(key)
-        guard let value = object[key], !value.isNull else { return nil }
-        return value
+        guard let value = object[key] else { return nil }
+        if !readMembers.contains(key) { readMembers.append(key) }
+        return value.isNull ? nil : value
     }
 
     /// A string member, trimmed of surrounding whitespace; `maxLength` counts Unicode scalars.
@@ -117,7 +118,8 @@ struct ObjectReader {
 
     /// Adds an `unknown_field` violation for every member that was never read.
     mutating func rejectUnknown() {
-        for key in object.keys where !read.contains(key) {
+        guard readMembers.count < object.count else { return }
+        for key in object.keys where !readMembers.contains(key) {
             fail(key, "unknown_field", "is not a field of this request")
         }
     }
@@ -141,8 +143,7 @@ public enum Identifiers {
 
     /// A pragmatic address check: one `@`, a non-empty local part, a dotted domain, no spaces or controls.
     public static func isEmail(_ text: String) -> Bool {
-        guard text.utf8.count <= 254, !text.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 } ?? false })
-        else { return false }
+        guard text.utf8.count <= 254, !containsSpaceOrControl(text) else { return false }
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64 else { return false }
         let labels = parts[1].split(separator: ".", omittingEmptySubsequences: false)
@@ -155,6 +156,21 @@ public enum Identifiers {
         if isUUID(trimmed) { return trimmed.lowercased() }
         if isEmail(trimmed) { return trimmed.lowercased() }
         return nil
+    }
+
+    /// Whitespace or an ASCII control character anywhere; bytes are checked directly when all are ASCII (the
+    /// usual address), characters only otherwise.
+    private static func containsSpaceOrControl(_ text: String) -> Bool {
+        var allASCII = true
+        for byte in text.utf8 {
+            if byte >= 0x80 {
+                allASCII = false
+                break
+            }
+            if byte <= 0x20 || byte == 0x7F { return true }
+        }
+        if allASCII { return false }
+        return text.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false })
     }
 
     private static func isHexDigit(_ byte: UInt8) -> Bool {

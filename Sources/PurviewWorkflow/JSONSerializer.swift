@@ -91,18 +91,28 @@ private struct JSONTextWriter {
             output.append(UInt8(ascii: "}"))
             return
         }
-        let keys = sortKeys ? object.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) } : object.keys
-        for (position, key) in keys.enumerated() {
-            if position > 0 { output.append(UInt8(ascii: ",")) }
-            newline(indent: indent + 1)
-            writeString(key)
-            output.append(UInt8(ascii: ":"))
-            if pretty { output.append(UInt8(ascii: " ")) }
-            // `keys` comes from the object itself, so the lookup cannot fail.
-            writeValue(object[key] ?? .null, indent: indent + 1)
+        // Members are taken by position: looking each key up again would search the object once per member.
+        let keys = object.keys
+        let values = object.values
+        if sortKeys {
+            let order = keys.indices.sorted { keys[$0].utf16.lexicographicallyPrecedes(keys[$1].utf16) }
+            for (position, index) in order.enumerated() {
+                writeMember(keys[index], values[index], first: position == 0, indent: indent)
+            }
+        } else {
+            for index in keys.indices { writeMember(keys[index], values[index], first: index == 0, indent: indent) }
         }
         newline(indent: indent)
         output.append(UInt8(ascii: "}"))
+    }
+
+    private mutating func writeMember(_ key: String, _ value: JSONValue, first: Bool, indent: Int) {
+        if !first { output.append(UInt8(ascii: ",")) }
+        newline(indent: indent + 1)
+        writeString(key)
+        output.append(UInt8(ascii: ":"))
+        if pretty { output.append(UInt8(ascii: " ")) }
+        writeValue(value, indent: indent + 1)
     }
 
     @inline(__always)

@@ -25,8 +25,17 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     public init() {}
 
+    /// Like a `Dictionary` literal, a literal must not repeat a key (checked in debug builds): members are
+    /// appended without searching for an earlier one.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        for (key, value) in elements { self[key] = value }
+        keys.reserveCapacity(elements.count)
+        storedValues.reserveCapacity(elements.count)
+        for (key, value) in elements {
+            assert(!keys.contains(key), "JSONObject literal repeats the key \(key)")
+            keys.append(key)
+            storedValues.append(value)
+        }
+        if keys.count > JSONObject.indexThreshold { rebuildPositions() }
     }
 
     public init(_ pairs: [(String, JSONValue)]) {
