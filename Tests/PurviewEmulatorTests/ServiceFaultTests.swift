@@ -64,14 +64,15 @@ struct ServiceFaultTests {
             let token = try await emulator.token()
             let run = "0e000000-0000-4000-8000-00000000aaaa"
             let other = "0e000000-0000-4000-8000-00000000bbbb"
-            try await addFault(emulator, ["match": "GET /workflowruns/{id}", "status": 500, "seconds": 0.3])
+            // A window long enough that the first call lands in it on a busy machine (0.3 s did not always).
+            try await addFault(emulator, ["match": "GET /workflowruns/{id}", "status": 500, "seconds": 2])
             try await addFault(
                 emulator, ["match": .string("GET /workflow/workflowruns/\(other)"), "status": 429, "count": 1])
             let during = try await emulator.send(
                 .get, EmulatorHarness.v2023("/workflow/workflowruns/\(run)"), token: token)
             #expect(during.status.code == 500)
             #expect(during.errorCode == "InternalServerError")
-            try await Task.sleep(for: .milliseconds(350))
+            try await Task.sleep(for: .milliseconds(2_100))
             let after = try await emulator.send(
                 .get, EmulatorHarness.v2023("/workflow/workflowruns/\(run)"), token: token)
             #expect(after.status.code == 404)
