@@ -3,9 +3,10 @@
 # separately started `purview-gateway emulator` over https (self-signed), SQLite store, LOG_LEVEL=warning.
 #   1. GET /v1/requests/{id} with wrk against nginx's hello (one worker), at 64 and 256 connections.
 #   2. Durable submissions/s: wrk POSTs term-creation requests with `Prefer: wait=0` (each 2xx is a
-#      committed row; the rows are counted with sqlite3), against the demo emulator.
-#   3. Forwarded/s: the emulator's POST /userrequests count, sampled every second, during the
-#      submissions and while the backlog drains; the gateway's forward queue depth from /metrics.
+#      committed row; the rows are counted with sqlite3) while the demo emulator is stopped (SIGSTOP): the
+#      issue's separate intake run, with the forwarder's sends hanging as when Purview does not answer.
+#   3. Forwarded/s: the emulator continued (SIGCONT), its POST /userrequests count sampled every second while
+#      the backlog drains; the gateway's forward queue depth from /metrics.
 #      Token requests over the run: the emulator's POST /token count and gateway_token_fetches.
 #   4. 2 and 3 again with a fresh gateway against an emulator whose config has no workflow (every user
 #      request is applied at once, constant cost): the gateway's own forwarding ceiling.
@@ -58,8 +59,9 @@ mkdir -p "$results"
 pids=()
 cleanup() {
     touch "$work"/stop-sampling-* 2>/dev/null || true
-    # SIGTERM each process we started, then SIGKILL whatever is still there after 10 s.
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # SIGTERM each process we started (continued first: an emulator may be stopped), then SIGKILL whatever is
+    # still there after 10 s.
+    for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
     for _ in $(seq 100); do
         local alive=0
         for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
@@ -122,7 +124,9 @@ printf '{"clients":[{"name":"bench","keySha256":["%s"],"scopes":["requests:write
     "$(printf %s "$api_key" | sha256sum | cut -d' ' -f1)" >"$work/keys.json"
 
 # start_gateway NAME EMULATOR_URL: a gateway with a fresh SQLite store; sets gateway_pid, gateway_url, database.
-# The intake quota and the outbound budget are off (set past reach): this measures capacity, not the limits.
+# The intake quota and the outbound budget are off (set past reach: 100,000 calls/s, 128 in flight, where the
+# default 32 leaves the latency-bound send cycle short of the emulator's pace): this measures capacity, not the
+# limits.
 start_gateway() {
     database="$work/$1.db"
     env -i PATH="$PATH" HOME="${HOME:-/root}" \
@@ -130,7 +134,8 @@ start_gateway() {
         AZURE_CLIENT_ID="$gateway_client" AZURE_CLIENT_SECRET="$gateway_secret" SSL_CERT_FILE="$work/tls/cert.pem" \
         GATEWAY_API_KEYS_FILE="$work/keys.json" GATEWAY_DATABASE_URL="sqlite://$database" \
         GATEWAY_LISTEN=127.0.0.1:0 LOG_LEVEL=warning \
-        GATEWAY_RATE_LIMIT_PER_SECOND=0 GATEWAY_PURVIEW_REQUESTS_PER_SECOND=100000 ${GATEWAY_ENV:-} \
+        GATEWAY_RATE_LIMIT_PER_SECOND=0 GATEWAY_PURVIEW_REQUESTS_PER_SECOND=100000 \
+        GATEWAY_PURVIEW_MAX_IN_FLIGHT=128 ${GATEWAY_ENV:-} \
         "$binary" serve >"$work/$1.out" 2>"$work/$1.err" &
     gateway_pid=$!
     pids+=("$gateway_pid")
@@ -196,6 +201,9 @@ submit_and_forward() {
     local gateway_before emulator_before submit_start submit_end out
     gateway_before=$(cpu_ticks "$gateway_pid")
     emulator_before=$(cpu_ticks "$emulator_pid")
+    # Purview stops answering: the forwarder's sends in flight hang (well within its 30 s request timeout) and
+    # nothing else is sent, so the submissions are measured alone.
+    kill -STOP "$emulator_pid"
     profile_start "submit-$name" "$duration"
     submit_start=$(now)
     out=$(wrk -t2 -c"$submit_connections" -d"${duration}s" --latency -s Benchmarks/gateway/submit.lua "$gateway_url" -- \
@@ -217,13 +225,14 @@ submit_and_forward() {
         "$(grep -E 'Non-2xx|Socket' <<<"$out" | tr -s ' ' | tr '\n' ';')"
     echo "   cpu during submissions: gateway $(cpu_percent "$gateway_before" "$gateway_after" "$seconds")%" \
         "($(python3 -c "print(round(($gateway_after - $gateway_before) / $hz * 1e6 / max($accepted, 1)))") us per accepted" \
-        "request, forwarding included), emulator $(cpu_percent "$emulator_before" "$emulator_after" "$seconds")%" \
+        "request), emulator $(cpu_percent "$emulator_before" "$emulator_after" "$seconds")%" \
         "(100% = one core); load $(load)"
-    echo "   forwarding: waiting (at most ${drain_timeout}s) until the emulator received all $stored"
+    echo "   forwarding: emulator continued; waiting (at most ${drain_timeout}s) until it received all $stored"
     local drain_before_gw drain_before_em drain_started drain_seconds
     drain_before_gw=$(cpu_ticks "$gateway_pid")
     drain_before_em=$(cpu_ticks "$emulator_pid")
     drain_started=$(now)
+    kill -CONT "$emulator_pid"
     profile_start "drain-$name" 8
     python3 "$monitor" wait-drained --samples "$samples" --target "$stored" --timeout "$drain_timeout" --stall 20 |
         sed 's/^/   /'

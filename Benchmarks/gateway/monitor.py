@@ -237,9 +237,8 @@ def command_table(args):
         rows.append((f"[{label}] forwarded/s, backlog draining (median)", fmt(steady),
                      f"min {fmt(f.get('drainPerSecondMin'))}, max {fmt(f.get('drainPerSecondMax'))} over "
                      f"{f.get('drainSeconds', 0)} s", "", ">= 5,000/s", verdict((steady or 0) >= 5000)))
-        rows.append(("  forwarded/s during the submissions", fmt(f.get("forwardedPerSecondDuringSubmit")),
-                     f"max queue depth {fmt(f.get('maxQueueDepth'))}, left {fmt(f.get('lastQueueDepth'))}", "", "",
-                     ""))
+        rows.append(("  forward queue depth (gateway_forward_queue_depth)", fmt(f.get("maxQueueDepth")),
+                     f"at most; left {fmt(f.get('lastQueueDepth'))}", "", "", ""))
         if name == "demo":
             tokens = f.get("emulatorTokenCalls")
             rows.append(("token requests over the run (emulator POST /token)", fmt(tokens),
