@@ -10,7 +10,7 @@ public protocol EmulatorIDGenerator: Sendable {
 /// Random lowercase UUIDs, as the service issues.
 public struct RandomIDGenerator: EmulatorIDGenerator {
     public init() {}
-    public mutating func next() -> String { UUID().uuidString.lowercased() }
+    public mutating func next() -> String { UUIDText.random() }
 }
 
 /// UUID-shaped ids counting up from 1: `00000000-0000-4000-8000-000000000001`, ...

@@ -1,6 +1,7 @@
 import Crypto
 import FoundationEssentials
 import PurviewWorkflow
+import Synchronization
 
 /// The emulator's Azure AD: OpenID discovery, the client-credentials token endpoint (secrets and RS256
 /// client assertions), and checking the HS256 access tokens it issued.
@@ -19,6 +20,9 @@ struct EmulatorIdentity: Sendable {
     let assertionVerifiers: [String: JWTVerifier]
     let signingKey: [UInt8]
     let lifetimeSeconds: Int
+    /// Tokens whose signature and fixed claims were checked, so a client's next call with the same token only
+    /// has its validity window checked again.
+    let verifiedTokens = VerifiedTokens()
 
     init(config: EmulatorConfig, signingKey: [UInt8]) {
         tenantId = config.tenantId
@@ -214,15 +218,20 @@ struct EmulatorIdentity: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             return .failure(AuthenticationFailure("The Authorization header must hold a bearer token."))
         }
+        let time = now.timeIntervalSince1970
+        let token = String(parts[1])
+        if let known = verifiedTokens.lookup(token) {
+            return Self.checkWindow(expiry: known.expiry, notBefore: known.notBefore, at: time).map { known.objectId }
+        }
         guard let jwt = try? CompactJWT(parsing: parts[1]), jwt.verifySignature(using: .hs256(key: signingKey)),
             let claims = try? JSONValue(parsing: jwt.payloadJSON)
         else { return .failure(AuthenticationFailure("The access token is not valid.")) }
-        let time = now.timeIntervalSince1970
-        guard let expiry = claims["exp"]?.doubleValue, expiry > time else {
+        guard let expiry = claims["exp"]?.doubleValue else {
             return .failure(AuthenticationFailure("The access token has expired."))
         }
-        if let notBefore = claims["nbf"]?.doubleValue, notBefore > time + Self.clockSkewSeconds {
-            return .failure(AuthenticationFailure("The access token is not yet valid."))
+        let notBefore = claims["nbf"]?.doubleValue
+        if case .failure(let failure) = Self.checkWindow(expiry: expiry, notBefore: notBefore, at: time) {
+            return .failure(failure)
         }
         guard claims["tid"]?.stringValue?.lowercased() == tenantId else {
             return .failure(AuthenticationFailure("The access token was issued for another tenant."))
@@ -234,7 +243,41 @@ struct EmulatorIdentity: Sendable {
         guard let objectId = claims["oid"]?.stringValue, !objectId.isEmpty else {
             return .failure(AuthenticationFailure("The access token names no principal (oid)."))
         }
-        return .success(objectId.lowercased())
+        let caller = objectId.lowercased()
+        verifiedTokens.remember(token, .init(objectId: caller, expiry: expiry, notBefore: notBefore))
+        return .success(caller)
+    }
+
+    private static func checkWindow(expiry: Double, notBefore: Double?, at time: Double) -> Result<
+        Void, AuthenticationFailure
+    > {
+        guard expiry > time else { return .failure(AuthenticationFailure("The access token has expired.")) }
+        if let notBefore, notBefore > time + clockSkewSeconds {
+            return .failure(AuthenticationFailure("The access token is not yet valid."))
+        }
+        return .success(())
+    }
+}
+
+/// Access tokens already verified, with what a later call needs of them; bounded (emptied when full, since
+/// clients hold few tokens and re-verifying one is only a little work).
+final class VerifiedTokens: Sendable {
+    struct Token: Sendable {
+        let objectId: String
+        let expiry: Double
+        let notBefore: Double?
+    }
+
+    private static let capacity = 4_096
+    private let tokens = Mutex<[String: Token]>([:])
+
+    func lookup(_ token: String) -> Token? { tokens.withLock { $0[token] } }
+
+    func remember(_ token: String, _ facts: Token) {
+        tokens.withLock { tokens in
+            if tokens.count >= Self.capacity { tokens.removeAll(keepingCapacity: true) }
+            tokens[token] = facts
+        }
     }
 }
 

@@ -283,9 +283,9 @@ extension EmulatorService {
     func recordSubmission(_ answer: JSONValue, body: JSONValue, principal: String, clientRequestId: String?) {
         guard let requestId = answer["requestId"]?.stringValue else { return }
         let now = ContinuousClock.now
+        let bodyKey = CallStats.bodyKey(principal: principal, body: body)
         stats.withLock {
-            $0.recordSubmission(
-                clientRequestId: clientRequestId, principal: principal, body: body, requestId: requestId, now: now)
+            $0.recordSubmission(clientRequestId: clientRequestId, bodyKey: bodyKey, requestId: requestId, now: now)
         }
     }
 
@@ -371,7 +371,7 @@ extension EmulatorService {
         }
     }
 
-    static func newRequestId() -> String { UUID().uuidString.lowercased() }
+    static func newRequestId() -> String { UUIDText.random() }
 
     /// `scheme://host[:port]` as the client addressed us (its Host header), else the listener's address.
     func baseURL(of request: ServerRequest, scheme: String) -> String {

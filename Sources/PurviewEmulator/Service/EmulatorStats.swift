@@ -17,16 +17,20 @@ struct CallStats: Sendable {
 
     mutating func count(_ operation: String) { calls[operation, default: 0] += 1 }
 
-    /// Records a user request the engine carried out.
+    /// What identifies a principal's body among others: compute it before taking the stats' lock.
+    static func bodyKey(principal: String, body: JSONValue) -> String {
+        principal.lowercased() + ":" + Hex.encode(SHA256.hash(body.canonicalBytes))
+    }
+
+    /// Records a user request the engine carried out; `bodyKey` is `CallStats.bodyKey` of its principal and body.
     mutating func recordSubmission(
-        clientRequestId: String?, principal: String, body: JSONValue, requestId: String, now: ContinuousClock.Instant
+        clientRequestId: String?, bodyKey key: String, requestId: String, now: ContinuousClock.Instant
     ) {
         if let clientRequestId, !clientRequestId.isEmpty {
             let key = clientRequestId.lowercased()
             if byClientRequestId[key] == nil { clientRequestIdOrder.append(key) }
             byClientRequestId[key, default: []].append(requestId)
         }
-        let key = principal.lowercased() + ":" + Hex.encode(SHA256.hash(body.canonicalBytes))
         if var entry = byBody[key] {
             if entry.last.duration(to: now) <= Self.identicalBodyWindow { entry.duplicates += 1 }
             entry.last = now

@@ -268,7 +268,7 @@ public final class PurviewClient: PurviewWorkflowAPI {
         _ method: HTTPMethod, _ target: HTTPURL, body: (some Encodable & Sendable)?, idempotent: Bool,
         options: PurviewCallOptions
     ) async throws(PurviewClientError) -> PurviewResponse<Response> {
-        let clientRequestId = options.clientRequestId ?? UUID().uuidString.lowercased()
+        let clientRequestId = options.clientRequestId ?? UUIDText.random()
         let policy = options.retryPolicy ?? configuration.retryPolicy
         var bodyBytes: [UInt8]?
         if let body {
