@@ -1,5 +1,6 @@
 import FoundationEssentials
 import GatewayCore
+import PurviewWorkflow
 import Testing
 
 @Suite struct TimeOrderedIdentifierTests {
@@ -24,5 +25,17 @@ import Testing
             TimeOrderedIdentifier.make(at: Date(timeIntervalSince1970: 1_800_000_000))
         }
         #expect(Set(sameInstant).count == 1000)
+    }
+
+    @Test func randomIdsAreVersion4UUIDsAndDiffer() throws {
+        let ids = (0..<2000).map { _ in UUIDText.random() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(50) {
+            #expect(id == id.lowercased())
+            #expect(Identifiers.isUUID(id))
+            let uuid = try #require(UUID(uuidString: id)).uuid
+            #expect(uuid.6 >> 4 == 4)
+            #expect(uuid.8 >> 6 == 0b10)
+        }
     }
 }

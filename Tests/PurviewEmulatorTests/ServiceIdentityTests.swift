@@ -52,6 +52,34 @@ struct ServiceIdentityTests {
         #expect(reply["refresh_in"] == 3600)
     }
 
+    @Test func aRememberedTokenStillExpiresAndATamperedOneIsStillRefused() throws {
+        let identity = EmulatorIdentity(config: serviceTestConfig(tokenLifetimeSeconds: 60), signingKey: [1, 2, 3])
+        let issued = Date(timeIntervalSince1970: 1_800_000_000)
+        let form = [
+            ("client_id", TestIds.requestor.clientId), ("grant_type", "client_credentials"),
+            ("client_secret", "requestor-secret"), ("scope", Self.scope),
+        ]
+        let reply = try identity.issueToken(form: form, tokenEndpointURL: "https://x/t", now: issued).get()
+        let token = try #require(reply["access_token"]?.stringValue)
+        let first = try identity.authenticate("Bearer " + token, now: issued.addingTimeInterval(1)).get()
+        // The second call is answered from what the first one verified, with the same caller.
+        #expect(try identity.authenticate("Bearer " + token, now: issued.addingTimeInterval(2)).get() == first)
+        #expect(first == TestIds.requestor.objectId.lowercased())
+        guard case .failure(let expired) = identity.authenticate("Bearer " + token, now: issued.addingTimeInterval(61))
+        else {
+            Issue.record("a remembered token was accepted after it expired")
+            return
+        }
+        #expect(expired.message.contains("expired"))
+        var tampered = Array(token.utf8)
+        tampered[tampered.count - 2] = tampered[tampered.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        let forged = String(decoding: tampered, as: UTF8.self)
+        guard case .failure = identity.authenticate("Bearer " + forged, now: issued.addingTimeInterval(1)) else {
+            Issue.record("a token with a changed signature was accepted")
+            return
+        }
+    }
+
     struct RefusedCase: Sendable, CustomTestStringConvertible {
         var name: String
         var form: [String: String]
