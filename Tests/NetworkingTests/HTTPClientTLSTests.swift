@@ -65,10 +65,11 @@ struct HTTPClientTestCertificates: Sendable {
         return configuration
     }
 
-    private func echoServer(_ certificates: HTTPClientTestCertificates, wrongName: Bool = false) throws
-        -> ScriptedServer
-    {
-        try ScriptedServer(tls: certificates.serverContext(wrongName: wrongName)) { connection in
+    private func echoServer(
+        _ certificates: HTTPClientTestCertificates, wrongName: Bool = false, ioTimeoutSeconds: Int = 2
+    ) throws -> ScriptedServer {
+        try ScriptedServer(tls: certificates.serverContext(wrongName: wrongName), ioTimeoutSeconds: ioTimeoutSeconds) {
+            connection in
             try connection.serve { request in
                 try connection.respond(body: "secure \(request.head.target) \(request.head.fields["Host"] ?? "")")
             }
@@ -77,9 +78,15 @@ struct HTTPClientTestCertificates: Sendable {
 
     @Test func httpsWithATrustedCertificateReusesTheConnection() async throws {
         let certificates = try HTTPClientTestCertificates.get()
-        let server = try echoServer(certificates)
+        // Reuse is what is asserted: under a full parallel test run the client can pause between two requests
+        // longer than the server's usual 2 s wait, or a handshake outlast the usual 2 s connect timeout, and a
+        // new connection would then be right.
+        let server = try echoServer(certificates, ioTimeoutSeconds: 30)
         defer { server.stop() }
-        try await withHTTPClient(configuration(trusting: .only(rootFile: certificates.certificate))) { client in
+        var settings = configuration(trusting: .only(rootFile: certificates.certificate))
+        settings.connectTimeout = .seconds(20)
+        settings.requestTimeout = .seconds(30)
+        try await withHTTPClient(settings) { client in
             for index in 0..<5 {
                 let response = try await client.execute(
                     HTTPClientRequest(method: .get, url: server.url("/\(index)", scheme: "https")))

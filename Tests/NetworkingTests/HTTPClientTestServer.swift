@@ -26,7 +26,13 @@ final class ScriptedServer: Sendable {
         var maxOpen = 0
     }
 
-    init(tls: TLSContext? = nil, handler: @escaping Handler) throws {
+    /// Seconds each blocking call of a connection's handler waits.
+    private let ioTimeoutSeconds: Int
+
+    /// `ioTimeoutSeconds` bounds each blocking call of a handler: short, so a handler waiting for a client that
+    /// never sends ends soon; longer where a test's client may pause under a loaded machine.
+    init(tls: TLSContext? = nil, ioTimeoutSeconds: Int = 2, handler: @escaping Handler) throws {
+        self.ioTimeoutSeconds = ioTimeoutSeconds
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TLSTestFailure("socket: \(errno)") }
         var one: Int32 = 1
@@ -80,7 +86,8 @@ final class ScriptedServer: Sendable {
                 stats.open += 1
                 stats.maxOpen = max(stats.maxOpen, stats.open)
             }
-            let connection = ScriptedConnection(fd: client, tls: tls?.value, index: snapshot.accepted - 1)
+            let connection = ScriptedConnection(
+                fd: client, tls: tls?.value, index: snapshot.accepted - 1, ioTimeoutSeconds: ioTimeoutSeconds)
             Thread.detachNewThread { [self] in
                 do {
                     try handler(connection)
@@ -105,18 +112,18 @@ struct ReceivedRequest: Sendable {
     var body: [UInt8]
 }
 
-/// One accepted connection, driven by one handler thread with blocking calls (2 s timeouts).
+/// One accepted connection, driven by one handler thread with blocking calls (2 s timeouts by default).
 final class ScriptedConnection: @unchecked Sendable {
     let index: Int
     private var fd: Int32
     private let tls: TLSConnection?
     private var parser = HTTPRequestParser()
 
-    init(fd: Int32, tls: TLSContext?, index: Int) {
+    init(fd: Int32, tls: TLSContext?, index: Int, ioTimeoutSeconds: Int = 2) {
         self.fd = fd
         self.index = index
         self.tls = tls.flatMap { try? TLSConnection(serverContext: $0) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        var timeout = timeval(tv_sec: ioTimeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
