@@ -5,8 +5,8 @@ import Synchronization
 
 /// `RequestStore` on an embedded SQLite database: WAL mode, `synchronous=FULL`, group commit.
 ///
-/// One writer connection on its own thread commits every change (inserts, updates, claims, releases) in
-/// groups (see `GroupCommitWriter`); a small pool of read-only connections on their own threads answers
+/// One writer connection on its own thread commits every change (inserts, updates, purges) in groups (see
+/// `GroupCommitWriter`); a small pool of read-only connections on their own threads answers
 /// `get`, `list`, counts and claims in parallel under WAL. No SQLite call runs on the caller's thread. Claims
 /// lease in memory (`RequestLeases`), which the process lock makes sound.
 /// Times are stored in Unix milliseconds, so they come back rounded to the millisecond.
