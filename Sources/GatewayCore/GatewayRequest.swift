@@ -86,11 +86,15 @@ public struct RunRecord: Sendable, Hashable {
     public var pendingApprovers: [String]
     /// The decisions of the run's approval tasks, oldest first.
     public var approvals: [ApprovalDecision]
+    /// Purview's ids of those approval tasks, in the same order (empty for runs stored before ids were kept), so a
+    /// refresh reads each task by id instead of finding it again in the workflow's task list.
+    public var approvalTaskIds: [String]
     public var polledAt: Date?
 
     public init(
         runId: String, status: PurviewRunStatus = .inProgress, startTime: Date? = nil, endTime: Date? = nil,
-        pendingApprovers: [String] = [], approvals: [ApprovalDecision] = [], polledAt: Date? = nil
+        pendingApprovers: [String] = [], approvals: [ApprovalDecision] = [], approvalTaskIds: [String] = [],
+        polledAt: Date? = nil
     ) {
         self.runId = runId
         self.status = status
@@ -98,6 +102,7 @@ public struct RunRecord: Sendable, Hashable {
         self.endTime = endTime
         self.pendingApprovers = pendingApprovers
         self.approvals = approvals
+        self.approvalTaskIds = approvalTaskIds
         self.polledAt = polledAt
     }
 }

@@ -15,6 +15,8 @@ public struct PollerConfiguration: Sendable {
     public var owner = "poller-\(UUID().uuidString.prefix(8))"
     /// How often the poller looks for due work.
     public var tick: Duration = .seconds(1)
+    /// How approval tasks are found in Purview's task listings.
+    public var taskDiscovery = TaskDiscoverySettings()
 
     public init() {}
 }
@@ -27,12 +29,14 @@ public final class Poller: Sendable {
     let logger: Logger
     let now: @Sendable () -> Date
     let random: @Sendable () -> Double
+    let discovery: TaskDiscovery
     private let refreshed = Atomic<Int>(0)
     /// Seconds the oldest due request had been waiting at the last tick (poller lag).
     private let lagMilliseconds = Atomic<Int>(0)
 
     public init(
-        store: any RequestStore, purview: any PurviewWorkflowAPI, configuration: PollerConfiguration = PollerConfiguration(),
+        store: any RequestStore, purview: any PurviewWorkflowAPI,
+        configuration: PollerConfiguration = PollerConfiguration(),
         logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
     ) {
@@ -42,6 +46,7 @@ public final class Poller: Sendable {
         self.logger = logger
         self.now = now
         self.random = random
+        discovery = TaskDiscovery(purview: purview, settings: configuration.taskDiscovery, now: now)
     }
 
     public var refreshCount: Int { refreshed.load(ordering: .relaxed) }
@@ -59,7 +64,9 @@ public final class Poller: Sendable {
         let polledBefore = now().addingTimeInterval(-(configuration.interval.seconds + jitter))
         let due: [GatewayRequest]
         do {
-            due = try await store.claimPollable(now: now(), polledBefore: polledBefore, limit: configuration.concurrency * 4, owner: configuration.owner, lease: configuration.lease)
+            due = try await store.claimPollable(
+                now: now(), polledBefore: polledBefore, limit: configuration.concurrency * 4,
+                owner: configuration.owner, lease: configuration.lease)
         } catch {
             logger.error("cannot claim requests to poll", metadata: ["error": .string("\(error)")])
             return
@@ -70,14 +77,14 @@ public final class Poller: Sendable {
         } else {
             lagMilliseconds.store(0, ordering: .relaxed)
         }
-        let listings = TaskListingShare()
+        let generation = discovery.nextGeneration()
         await withTaskGroup(of: Void.self) { group in
             var index = 0
             for request in due {
                 if index >= configuration.concurrency { await group.next() }
                 index += 1
                 group.addTask { [self] in
-                    _ = try? await refresh(request, sharing: listings)
+                    _ = try? await refresh(request, generation: generation)
                     try? await store.release(id: request.id, owner: configuration.owner)
                 }
             }
@@ -87,26 +94,33 @@ public final class Poller: Sendable {
     /// Reads every unfinished run of `request` and its approval tasks, and stores the result.
     @discardableResult
     public func refresh(_ original: GatewayRequest) async throws(PurviewClientError) -> GatewayRequest {
-        try await refresh(original, sharing: nil)
+        try await refresh(original, generation: discovery.nextGeneration())
     }
 
-    /// `refresh`, with the task listings of a poll round shared (nil: fetched for this request alone).
-    func refresh(_ original: GatewayRequest, sharing listings: TaskListingShare?) async throws(PurviewClientError) -> GatewayRequest {
-        let runs = try await RunReader(purview: purview, listings: listings).read(original.runs, requestId: original.purviewClientRequestId, now: now())
+    /// `refresh`, sharing the task listings of round `generation`.
+    func refresh(_ original: GatewayRequest, generation: Int) async throws(PurviewClientError) -> GatewayRequest {
+        let reader = RunReader(purview: purview, discovery: discovery, generation: generation)
+        let runs = try await reader.read(original.runs, requestId: original.purviewClientRequestId, now: now())
         var request = original
         for _ in 0..<5 {
             var next = request
-            _ = try? next.apply(.runsRefreshed(runs), now: now(), actor: "poller")
+            _ = try? next.apply(.runsRefreshed(runs.records), now: now(), actor: "poller")
             next.polledAt = now()
             do {
                 request = try await store.update(next)
                 refreshed.add(1, ordering: .relaxed)
+                for (runId, workflowId) in runs.workflows {
+                    let stored = request.runs.first { $0.runId == runId }?.approvalTaskIds ?? []
+                    discovery.stored(runId: runId, workflowId: workflowId, taskIds: stored)
+                }
                 return request
             } catch is StoreConflict {
                 guard let fresh = try? await store.get(id: request.id) else { return request }
                 request = fresh
             } catch {
-                logger.error("cannot store refreshed runs", metadata: ["request.id": .string(request.id), "error": .string("\(error)")])
+                logger.error(
+                    "cannot store refreshed runs",
+                    metadata: ["request.id": .string(request.id), "error": .string("\(error)")])
                 return request
             }
         }
@@ -117,48 +131,81 @@ public final class Poller: Sendable {
 /// Turns Purview's runs and tasks into the gateway's `RunRecord`s.
 struct RunReader {
     let purview: any PurviewWorkflowAPI
-    var listings: TaskListingShare? = nil
+    let discovery: TaskDiscovery
+    let generation: Int
 
-    func read(_ known: [RunRecord], requestId: String, now: Date) async throws(PurviewClientError) -> [RunRecord] {
-        var result: [RunRecord] = []
+    struct Result {
+        var records: [RunRecord] = []
+        /// The workflow of each run read from Purview.
+        var workflows: [(runId: String, workflowId: String)] = []
+    }
+
+    func read(_ known: [RunRecord], requestId: String, now: Date) async throws(PurviewClientError) -> Result {
+        var result = Result()
+        let options = PurviewCallOptions(clientRequestId: requestId)
         for record in known {
             if record.status.isTerminal && !record.approvals.contains(.pending) {
-                result.append(record)
+                result.records.append(record)
                 continue
             }
-            let run = try await purview.getWorkflowRun(record.runId, options: PurviewCallOptions(clientRequestId: requestId)).value
-            var query = WorkflowTaskQuery()
-            query.viewMode = "sent"
-            query.workflowIds = [run.workflowId]
-            let fetch: @Sendable () async throws(PurviewClientError) -> [WorkflowTask] = { [purview, query] () async throws(PurviewClientError) in
-                try await purview.listWorkflowTasks(query, options: PurviewCallOptions(clientRequestId: requestId)).all()
+            let run = try await purview.getWorkflowRun(record.runId, options: options).value
+            // Without the run's detail (the seed's run form), when it last changed is unknown: list.
+            let lastActivity = run.detail.map { detail in
+                detail.actions.values.compactMap { $0.startTime?.date }.max() ?? run.startTime?.date ?? .distantFuture
             }
-            let listed: [WorkflowTask]
-            if let listings {
-                listed = try await listings.tasks(workflowId: run.workflowId, fetch: fetch)
-            } else {
-                listed = try await fetch()
+            try await discovery.discover(
+                workflowId: run.workflowId, lastActivity: lastActivity, generation: generation,
+                clientRequestId: requestId)
+            result.workflows.append((run.id, run.workflowId))
+            // Tasks already stored keep their order (oldest first); newly found ones follow.
+            var taskIds = record.approvalTaskIds
+            for id in discovery.tasks(runId: run.id, workflowId: run.workflowId) where !taskIds.contains(id) {
+                taskIds.append(id)
             }
-            let tasks = listed
-                .filter { $0.workflowRunId == run.id && $0.type == .approval }
-                .sorted { ($0.createdTime?.date ?? .distantPast) < ($1.createdTime?.date ?? .distantPast) }
-            let approvals = tasks.map { task -> ApprovalDecision in
-                switch task.approvalDetail?.status.rawValue ?? task.status?.rawValue {
-                case "Approved": .approved
-                case "Rejected": .rejected
-                case "Canceled", "Cancelled": .canceled
-                default: .pending
+            var kept: [String] = []
+            var approvals: [ApprovalDecision] = []
+            var pending: [String] = []
+            for (index, id) in taskIds.enumerated() {
+                let stored =
+                    index < record.approvals.count && index < record.approvalTaskIds.count
+                    ? record.approvals[index] : nil
+                if let stored, stored != .pending {
+                    kept.append(id)
+                    approvals.append(stored)
+                    continue
+                }
+                let task: WorkflowTask
+                do {
+                    task = try await purview.getWorkflowTask(id, options: options).value
+                } catch  where error.status == 404 {
+                    continue
+                }
+                guard task.type == .approval, task.workflowRunId == nil || task.workflowRunId == run.id else {
+                    continue
+                }
+                kept.append(id)
+                approvals.append(Self.decision(task))
+                if task.approvalDetail?.status.rawValue == "Pending" {
+                    pending += (task.approvalDetail?.approvers ?? [:]).filter { $0.value.reply.rawValue == "Pending" }
+                        .map(\.key).sorted()
                 }
             }
-            let pending = tasks.filter { $0.approvalDetail?.status.rawValue == "Pending" }.flatMap { task in
-                (task.approvalDetail?.approvers ?? [:]).filter { $0.value.reply.rawValue == "Pending" }.map(\.key).sorted()
-            }
-            result.append(
+            result.records.append(
                 RunRecord(
-                    runId: run.id, status: PurviewRunStatus(purview: run.status.rawValue), startTime: run.startTime?.date,
+                    runId: run.id, status: PurviewRunStatus(purview: run.status.rawValue),
+                    startTime: run.startTime?.date,
                     endTime: run.endTime?.date ?? run.cancelTime?.date, pendingApprovers: pending, approvals: approvals,
-                    polledAt: now))
+                    approvalTaskIds: kept, polledAt: now))
         }
         return result
+    }
+
+    static func decision(_ task: WorkflowTask) -> ApprovalDecision {
+        switch task.approvalDetail?.status.rawValue ?? task.status?.rawValue {
+        case "Approved": .approved
+        case "Rejected": .rejected
+        case "Canceled", "Cancelled": .canceled
+        default: .pending
+        }
     }
 }

@@ -58,7 +58,8 @@ public enum RequestDocument {
             validated: ValidatedRequest(
                 kind: kind, requestedBy: try string("requestedBy"), comment: object["comment"]?.stringValue,
                 operations: operations, subject: object["subject"]?.stringValue ?? "", body: object["body"] ?? .null),
-            idempotencyKey: object["idempotencyKey"]?.stringValue, now: date(object["createdAt"]) ?? Date(timeIntervalSince1970: 0))
+            idempotencyKey: object["idempotencyKey"]?.stringValue,
+            now: date(object["createdAt"]) ?? Date(timeIntervalSince1970: 0))
         request.status = status
         request.outcome = object["outcome"]?.stringValue.flatMap(RequestOutcome.init(rawValue:))
         request.purviewRequestId = object["purviewRequestId"]?.stringValue
@@ -95,6 +96,9 @@ public enum RequestDocument {
         object["startTime"] = run.startTime.map(millis)
         object["endTime"] = run.endTime.map(millis)
         object["polledAt"] = run.polledAt.map(millis)
+        if !run.approvalTaskIds.isEmpty {
+            object["approvalTaskIds"] = .array(run.approvalTaskIds.map(JSONValue.string))
+        }
         return .object(object)
     }
 
@@ -104,7 +108,10 @@ public enum RequestDocument {
             status: PurviewRunStatus(purview: value["status"]?.stringValue ?? "InProgress"),
             startTime: date(value["startTime"]), endTime: date(value["endTime"]),
             pendingApprovers: (value["pendingApprovers"]?.arrayValue ?? []).compactMap(\.stringValue),
-            approvals: (value["approvals"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(ApprovalDecision.init(rawValue:)) },
+            approvals: (value["approvals"]?.arrayValue ?? []).compactMap {
+                $0.stringValue.flatMap(ApprovalDecision.init(rawValue:))
+            },
+            approvalTaskIds: (value["approvalTaskIds"]?.arrayValue ?? []).compactMap(\.stringValue),
             polledAt: date(value["polledAt"]))
     }
 

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Networking
 import PurviewWorkflow
 import Synchronization
 
@@ -32,6 +33,10 @@ final class FakePurview: PurviewWorkflowAPI {
         var submissionsInProgress = 0
         /// `GET /workflowtasks` listings (pages fetched).
         var taskListings = 0
+        /// The queries of those listings.
+        var taskQueries: [WorkflowTaskQuery] = []
+        /// `GET /workflowtasks/{id}` calls.
+        var taskReads = 0
     }
 
     let state = Mutex(State())
@@ -40,8 +45,12 @@ final class FakePurview: PurviewWorkflowAPI {
     func script(_ behaviours: SubmitBehaviour...) { state.withLock { $0.behaviours += behaviours } }
     var submissionCount: Int { state.withLock { $0.submissions.count } }
 
-    static func error(_ kind: PurviewClientError.Kind, status: Int? = nil, code: String = "E", retryAfter: Duration? = nil) -> PurviewClientError {
-        PurviewClientError(kind: kind, status: status, code: code, message: "scripted \(code)", serviceError: nil, clientRequestId: "c", serviceRequestId: nil, retryAfter: retryAfter)
+    static func error(
+        _ kind: PurviewClientError.Kind, status: Int? = nil, code: String = "E", retryAfter: Duration? = nil
+    ) -> PurviewClientError {
+        PurviewClientError(
+            kind: kind, status: status, code: code, message: "scripted \(code)", serviceError: nil,
+            clientRequestId: "c", serviceRequestId: nil, retryAfter: retryAfter)
     }
 
     /// Answers every held submission and stops holding new ones.
@@ -54,7 +63,9 @@ final class FakePurview: PurviewWorkflowAPI {
         for continuation in held { continuation.resume() }
     }
 
-    func submitUserRequest(_ payload: UserRequestPayload, options: PurviewCallOptions) async throws(PurviewClientError) -> PurviewResponse<UserRequestResponse> {
+    func submitUserRequest(_ payload: UserRequestPayload, options: PurviewCallOptions) async throws(PurviewClientError)
+        -> PurviewResponse<UserRequestResponse>
+    {
         state.withLock { $0.submissionsInProgress += 1 }
         defer { state.withLock { $0.submissionsInProgress -= 1 } }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -72,8 +83,11 @@ final class FakePurview: PurviewWorkflowAPI {
                     let id = UUID().uuidString.lowercased()
                     let operation = payload.operations[0]
                     state.runs[id] = WorkflowRun(
-                        id: id, workflowId: workflowId, startTime: PurviewTimestamp(Date()), requestor: "gateway", userRequestId: "ur-\(id.prefix(4))",
-                        runPayload: RunPayload(type: operation.type, targetValue: Self.targetValue(operation.payload ?? .null), payload: operation.payload),
+                        id: id, workflowId: workflowId, startTime: PurviewTimestamp(Date()), requestor: "gateway",
+                        userRequestId: "ur-\(id.prefix(4))",
+                        runPayload: RunPayload(
+                            type: operation.type, targetValue: Self.targetValue(operation.payload ?? .null),
+                            payload: operation.payload),
                         status: .inProgress)
                     state.runOrder.insert(id, at: 0)
                     return id
@@ -82,7 +96,14 @@ final class FakePurview: PurviewWorkflowAPI {
             switch behaviour {
             case .accept(let runs):
                 let ids = start(runs)
-                return .success(UserRequestResponse(requestId: "ur-1", requestor: "gateway", operations: [UserRequestOperation(type: payload.operations[0].type, payload: payload.operations[0].payload, workflowRunIds: ids)], comment: payload.comment, status: ids.isEmpty ? .completed : .inProgress))
+                return .success(
+                    UserRequestResponse(
+                        requestId: "ur-1", requestor: "gateway",
+                        operations: [
+                            UserRequestOperation(
+                                type: payload.operations[0].type, payload: payload.operations[0].payload,
+                                workflowRunIds: ids)
+                        ], comment: payload.comment, status: ids.isEmpty ? .completed : .inProgress))
             case .fail(let error):
                 return .failure(error)
             case .acceptButLoseAnswer(let runs):
@@ -90,19 +111,27 @@ final class FakePurview: PurviewWorkflowAPI {
                 return .failure(Self.error(.ambiguous, code: "request_timeout"))
             }
         }
-        return PurviewResponse(value: try result.get(), status: 200, clientRequestId: options.clientRequestId ?? "", serviceRequestId: "svc")
+        return PurviewResponse(
+            value: try result.get(), status: 200, clientRequestId: options.clientRequestId ?? "",
+            serviceRequestId: "svc")
     }
 
     /// Purview's `targetValue`: the term's name (for other operations the fake leaves it empty).
     static func targetValue(_ payload: JSONValue) -> String { payload["glossaryTerm"]?["name"]?.stringValue ?? "" }
 
-    func getWorkflowRun(_ id: String, options: PurviewCallOptions) async throws(PurviewClientError) -> PurviewResponse<WorkflowRun> {
+    func getWorkflowRun(_ id: String, options: PurviewCallOptions) async throws(PurviewClientError) -> PurviewResponse<
+        WorkflowRun
+    > {
         state.withLock { $0.runReads += 1 }
-        guard let run = state.withLock({ $0.runs[id] }) else { throw Self.error(.service, status: 404, code: "NotFound") }
+        guard let run = state.withLock({ $0.runs[id] }) else {
+            throw Self.error(.service, status: 404, code: "NotFound")
+        }
         return PurviewResponse(value: run, status: 200, clientRequestId: "", serviceRequestId: nil)
     }
 
-    func cancelWorkflowRun(_ id: String, comment: String?, options: PurviewCallOptions) async throws(PurviewClientError) -> PurviewResponse<Void> {
+    func cancelWorkflowRun(_ id: String, comment: String?, options: PurviewCallOptions) async throws(PurviewClientError)
+        -> PurviewResponse<Void>
+    {
         state.withLock {
             $0.cancelled.append(id)
             $0.runs[id]?.status = .canceled
@@ -113,24 +142,55 @@ final class FakePurview: PurviewWorkflowAPI {
     func listWorkflowRuns(_ query: WorkflowRunQuery, options: PurviewCallOptions) -> PurviewPages<WorkflowRun> {
         // As Purview's list: runPayload without its payload (only the full run has it).
         let (runs, unreachable) = state.withLock { state in
-            (state.runOrder.compactMap { state.runs[$0] }.map { run in
-                var listed = run
-                listed.runPayload?.payload = nil
-                return listed
-            }, state.listUnreachable)
+            (
+                state.runOrder.compactMap { state.runs[$0] }.map { run in
+                    var listed = run
+                    listed.runPayload?.payload = nil
+                    return listed
+                }, state.listUnreachable
+            )
         }
         return PurviewPages(first: HTTPURLForTests.url) { _ async throws(PurviewClientError) in
             if unreachable { throw Self.error(.unreachable, code: "connect_failed") }
             return Page(value: runs)
-        } resolve: { _ in nil }
+        } resolve: { _ in
+            nil
+        }
     }
 
+    /// Newest first, one page of `maxPageSize` at a time (the whole list without it), with the filters the poller
+    /// sends (type, status); nextLink carries the offset.
     func listWorkflowTasks(_ query: WorkflowTaskQuery, options: PurviewCallOptions) -> PurviewPages<WorkflowTask> {
-        let tasks = state.withLock { $0.tasks }
-        return PurviewPages(first: HTTPURLForTests.url) { _ async throws(PurviewClientError) in
-            self.state.withLock { $0.taskListings += 1 }
-            return Page(value: tasks)
-        } resolve: { _ in nil }
+        PurviewPages(first: HTTPURLForTests.url) { url async throws(PurviewClientError) in
+            let tasks = self.state.withLock { state in
+                state.taskListings += 1
+                state.taskQueries.append(query)
+                return state.tasks.reversed().filter { task in
+                    (query.taskStatuses.isEmpty
+                        || query.taskStatuses.contains(task.approvalDetail?.status.rawValue ?? ""))
+                        && (query.taskTypes.isEmpty
+                            || query.taskTypes.contains(task.type == .approval ? "approval" : "simpleTask"))
+                }
+            }
+            let offset = Int(url.pathAndQuery.split(separator: "=").last ?? "") ?? 0
+            let size = query.maxPageSize ?? tasks.count
+            let end = min(tasks.count, offset + size)
+            let next = end < tasks.count ? "https://fake.purview.test/next?offset=\(end)" : nil
+            return Page(value: Array(tasks[offset..<end]), nextLink: next)
+        } resolve: {
+            HTTPURL($0)
+        }
+    }
+
+    func getWorkflowTask(_ id: String, options: PurviewCallOptions) async throws(PurviewClientError) -> PurviewResponse<
+        WorkflowTask
+    > {
+        let task = state.withLock { state in
+            state.taskReads += 1
+            return state.tasks.first { $0.id == id }
+        }
+        guard let task else { throw Self.error(.service, status: 404, code: "Workflow.TaskNotFound") }
+        return PurviewResponse(value: task, status: 200, clientRequestId: "", serviceRequestId: nil)
     }
 
     /// Moves a run along as Purview would, with one approval task in the given state.
@@ -140,13 +200,18 @@ final class FakePurview: PurviewWorkflowAPI {
             let detail = ApprovalDetail(
                 approvalType: .pendingOnAny, status: TaskStatus(rawValue: approval),
                 approvers: approvers.mapValues { ApproverResponse(reply: ApprovalReply(rawValue: $0)) })
-            state.tasks.removeAll { $0.workflowRunId == id }
-            state.tasks.append(WorkflowTask(type: .approval, id: UUID().uuidString, workflowRunId: id, workflowId: workflowId, approvalDetail: detail))
+            // The run's task keeps its id as it moves along, as Purview's do; a run without one gets a new task.
+            if let index = state.tasks.firstIndex(where: { $0.workflowRunId == id }) {
+                state.tasks[index].approvalDetail = detail
+            } else {
+                state.tasks.append(
+                    WorkflowTask(
+                        type: .approval, id: UUID().uuidString, workflowRunId: id, workflowId: workflowId,
+                        createdTime: PurviewTimestamp(Date()), approvalDetail: detail))
+            }
         }
     }
 }
-
-import Networking
 
 enum HTTPURLForTests {
     static let url = HTTPURL("https://fake.purview.test")!

@@ -228,3 +228,75 @@ private struct Scenario {
         }
     }
 }
+
+/// Listing by creation time walks the task order and stops after the page; these pin it to what sorting every task
+/// gives, including after the clock stepped back (when the walk no longer applies).
+@Suite struct TaskListingByCreationTime {
+    /// Every page of `items` (with `maxpagesize`), followed by its tokens.
+    static func pages(_ engine: inout EmulatorEngine, _ items: [(name: String, value: String)], size: Int) throws
+        -> [String]
+    {
+        var ids: [String] = []
+        var token: String?
+        var pages = 0
+        repeat {
+            var query = items + [("maxpagesize", String(size))]
+            if let token { query.append(("continuationToken", token)) }
+            let page = try engine.listWorkflowTasks(WorkflowTaskListQuery(queryItems: query), caller: People.requestor)
+            #expect(page.value.count <= size)
+            ids += page.value.compactMap { $0["id"]?.stringValue }
+            token = page.continuationToken
+            pages += 1
+        } while token != nil && pages < 100
+        return ids
+    }
+
+    static func engineWithTasks(clock: ManualClock, count: Int) throws -> (EmulatorEngine, [String]) {
+        var engine = EmulatorEngine(
+            configuration: makeEngine().configuration, clock: clock, ids: SequentialIDGenerator(startingAt: 5000))
+        try engine.put(approvalWorkflow(assignedTo: [.string(People.bob)]), id: createWorkflow)
+        var created: [String] = []
+        for index in 0..<count {
+            let (_, runId) = try engine.submit(createTermRequest(name: "term \(index)"))
+            let run = try #require(runId)
+            created.append(try #require(engine.taskId(run: run)))
+            // Pairs share a creation time: ties fall back to creation order, as the sort's do.
+            if index % 2 == 1 { clock.advance(seconds: 1) }
+        }
+        return (engine, created)
+    }
+
+    @Test func pagesMatchTheWholeListInBothDirections() throws {
+        var (engine, created) = try Self.engineWithTasks(clock: ManualClock(), count: 7)
+        #expect(engine.state.taskOrderIsChronological)
+        for size in [1, 2, 3, 7, 50] {
+            #expect(try Self.pages(&engine, [], size: size) == created.reversed())
+            #expect(try Self.pages(&engine, [("orderby", "createdTime asc")], size: size) == created)
+        }
+        // Filters apply before the page is cut.
+        try engine.approveApprovalTask(id: created[3], body: nil, caller: People.bob)
+        let pending = created.enumerated().filter { $0.offset != 3 }.map(\.element)
+        #expect(try Self.pages(&engine, [("taskStatuses", "Pending")], size: 2) == pending.reversed())
+        // The last page's offset gives an empty page; past it is refused.
+        let end = try engine.listWorkflowTasks(
+            WorkflowTaskListQuery(queryItems: [("continuationToken", "7")]), caller: People.requestor)
+        #expect(end.value.isEmpty && end.continuationToken == nil)
+        let error = emulatorError {
+            _ = try engine.listWorkflowTasks(
+                WorkflowTaskListQuery(queryItems: [("continuationToken", "8")]), caller: People.requestor)
+        }
+        #expect(error?.target == "continuationToken")
+    }
+
+    @Test func aClockThatSteppedBackStillListsByCreationTime() throws {
+        let clock = ManualClock()
+        var (engine, created) = try Self.engineWithTasks(clock: clock, count: 4)
+        clock.advance(seconds: -60)
+        let (_, runId) = try engine.submit(createTermRequest(name: "from the past"))
+        let run = try #require(runId)
+        let early = try #require(engine.taskId(run: run))
+        #expect(!engine.state.taskOrderIsChronological)
+        #expect(try Self.pages(&engine, [("orderby", "createdTime asc")], size: 2) == [early] + created)
+        #expect(try Self.pages(&engine, [], size: 3) == created.reversed() + [early])
+    }
+}

@@ -239,8 +239,7 @@ extension EmulatorEngine {
                 expireAfter: period, expiryTime: time.adding(seconds: period.seconds),
                 notifyOnExpiration: Self.flattenedStrings(settings["notifyOnExpiration"]))
         }
-        state.tasks[task.id] = task
-        state.taskOrder.append(task.id)
+        state.appendTask(task)
         if task.hasTimers { state.timedTaskOrder.append(task.id) }
         record.taskId = task.id
         run.setAction(action.name, record)
@@ -391,8 +390,9 @@ extension EmulatorEngine {
             if order != 0 { return query.descending ? order > 0 : order < 0 }
             return query.descending ? lhs.0 > rhs.0 : lhs.0 < rhs.0
         }
-        return try page(
-            runs.map { render($0.1, full: false) }, maxPageSize: query.maxPageSize, token: query.continuationToken)
+        return try page(runs, maxPageSize: query.maxPageSize, token: query.continuationToken) {
+            render($0.1, full: false)
+        }
     }
 
     func render(_ run: RunRecord, full: Bool) -> JSONValue {
@@ -441,8 +441,11 @@ extension EmulatorEngine {
         return text
     }
 
-    /// Cuts one page; the token is the offset of the next page.
-    func page(_ items: [JSONValue], maxPageSize: Int?, token: String?) throws(EmulatorError) -> EmulatorPage {
+    /// Cuts one page of `items`, rendering only the items on it; the token is the offset of the next page.
+    func page<Item>(_ items: [Item], maxPageSize: Int?, token: String?, render: (Item) -> JSONValue)
+        throws(EmulatorError)
+        -> EmulatorPage
+    {
         var start = 0
         if let token {
             guard let offset = Int(token), offset >= 0, offset <= items.count else {
@@ -451,10 +454,10 @@ extension EmulatorEngine {
             start = offset
         }
         guard let maxPageSize, maxPageSize < items.count - start else {
-            return EmulatorPage(value: Array(items[start...]))
+            return EmulatorPage(value: items[start...].map(render))
         }
         let end = start + maxPageSize
-        return EmulatorPage(value: Array(items[start..<end]), continuationToken: String(end))
+        return EmulatorPage(value: items[start..<end].map(render), continuationToken: String(end))
     }
 }
 

@@ -24,27 +24,33 @@ extension EmulatorEngine {
         let assignees = Set(query.assignees.map(normalizedPrincipal))
         let workflows = Set(query.workflowIds.map { $0.lowercased() })
         let keyword = query.workflowNameKeyword?.lowercased()
-        var tasks: [(Int, TaskRecord)] = []
-        for (index, id) in state.taskOrder.enumerated() {
-            guard let task = state.tasks[id] else { continue }
+        func matches(_ task: TaskRecord) -> Bool {
             let assigned = task.assignees.contains(who)
             let requested = task.requestor == who
             switch query.viewMode {
-            case .sent: if !requested { continue }
-            case .received: if !assigned { continue }
-            case .history: if !(assigned || requested) || task.isOpen { continue }
-            case .mine, nil: if !(assigned || requested) { continue }
+            case .sent: if !requested { return false }
+            case .received: if !assigned { return false }
+            case .history: if !(assigned || requested) || task.isOpen { return false }
+            case .mine, nil: if !(assigned || requested) { return false }
             }
-            if let earliest, task.createdTime < earliest { continue }
-            if !types.isEmpty, !types.contains(task.type.rawValue.lowercased()) { continue }
-            if !statuses.isEmpty, !statuses.contains(task.statusText.lowercased()) { continue }
-            if !requestors.isEmpty, !requestors.contains(task.requestor) { continue }
-            if !assignees.isEmpty, assignees.isDisjoint(with: task.assignees) { continue }
-            if !workflows.isEmpty, !workflows.contains(task.workflowId) { continue }
+            if let earliest, task.createdTime < earliest { return false }
+            if !types.isEmpty, !types.contains(task.type.rawValue.lowercased()) { return false }
+            if !statuses.isEmpty, !statuses.contains(task.statusText.lowercased()) { return false }
+            if !requestors.isEmpty, !requestors.contains(task.requestor) { return false }
+            if !assignees.isEmpty, assignees.isDisjoint(with: task.assignees) { return false }
+            if !workflows.isEmpty, !workflows.contains(task.workflowId) { return false }
             if let keyword {
                 let name = state.workflows[task.workflowId]?.name ?? task.workflowName
-                if !name.lowercased().contains(keyword) { continue }
+                if !name.lowercased().contains(keyword) { return false }
             }
+            return true
+        }
+        if query.orderBy == .createdTime, state.taskOrderIsChronological {
+            return try chronologicalPage(query, matches: matches)
+        }
+        var tasks: [(Int, TaskRecord)] = []
+        for (index, id) in state.taskOrder.enumerated() {
+            guard let task = state.tasks[id], matches(task) else { continue }
             tasks.append((index, task))
         }
         tasks.sort { lhs, rhs in
@@ -56,8 +62,48 @@ extension EmulatorEngine {
             if order != 0 { return query.descending ? order > 0 : order < 0 }
             return query.descending ? lhs.0 > rhs.0 : lhs.0 < rhs.0
         }
-        return try page(
-            tasks.map { render($0.1, full: false) }, maxPageSize: query.maxPageSize, token: query.continuationToken)
+        return try page(tasks, maxPageSize: query.maxPageSize, token: query.continuationToken) {
+            render($0.1, full: false)
+        }
+    }
+
+    /// A page of tasks by creation time when `taskOrder` already is that order: walks it from the right end and
+    /// stops once the page is full, so the first pages of a large list cost what they hold, not the whole list.
+    /// Same items, order and tokens as sorting everything would give.
+    private func chronologicalPage(_ query: WorkflowTaskListQuery, matches: (TaskRecord) -> Bool) throws(EmulatorError)
+        -> EmulatorPage
+    {
+        var skip = 0
+        if let token = query.continuationToken {
+            guard let offset = Int(token), offset >= 0 else {
+                throw .invalidParameter("continuationToken", "The continuation token '\(token)' is not valid.")
+            }
+            skip = offset
+        }
+        let limit = query.maxPageSize ?? Int.max
+        var value: [JSONValue] = []
+        var more = false
+        let order = state.taskOrder
+        var position = query.descending ? order.count - 1 : 0
+        while query.descending ? position >= 0 : position < order.count {
+            defer { position += query.descending ? -1 : 1 }
+            guard let task = state.tasks[order[position]], matches(task) else { continue }
+            if skip > 0 {
+                skip -= 1
+                continue
+            }
+            if value.count == limit {
+                more = true
+                break
+            }
+            value.append(render(task, full: false))
+        }
+        if skip > 0 {
+            throw .invalidParameter(
+                "continuationToken", "The continuation token '\(query.continuationToken ?? "")' is not valid.")
+        }
+        let next = more ? String((Int(query.continuationToken ?? "0") ?? 0) + value.count) : nil
+        return EmulatorPage(value: value, continuationToken: next)
     }
 
     /// POST /workflowtasks/{id}/approve-approval with `{comment?}`.

@@ -27,7 +27,10 @@ public struct EmulatorConfiguration: Sendable, Hashable {
     /// action as the service does (`Workflow.UserDataClient.CanNotFindEmailForUsers`).
     public var requireKnownPrincipals: Bool
 
-    public init(accountName: String = "purview-emulator", principals: [EmulatorPrincipal] = [], requireKnownPrincipals: Bool = false) {
+    public init(
+        accountName: String = "purview-emulator", principals: [EmulatorPrincipal] = [],
+        requireKnownPrincipals: Bool = false
+    ) {
         self.accountName = accountName
         self.principals = principals
         self.requireKnownPrincipals = requireKnownPrincipals
@@ -67,6 +70,9 @@ struct EngineState: Sendable, Hashable {
     var runOrder: [String] = []
     var tasks: [String: TaskRecord] = [:]
     var taskOrder: [String] = []
+    /// True while `taskOrder` is also creation-time order (a clock that stepped back makes it false), so a listing
+    /// by `createdTime` can walk `taskOrder` and stop after its page instead of sorting every task.
+    var taskOrderIsChronological = true
     /// The tasks created with a reminder or an expiry, in `taskOrder` order: the only ones timers can fire for, so
     /// the timer scan that precedes every call stays small however many plain tasks there are.
     var timedTaskOrder: [String] = []
@@ -385,8 +391,7 @@ public struct EmulatorEngine: Sendable {
         }
         for item in try reader.array("tasks") {
             let record = try TaskRecord(snapshot: item)
-            restored.tasks[record.id] = record
-            restored.taskOrder.append(record.id)
+            restored.appendTask(record)
             if record.hasTimers { restored.timedTaskOrder.append(record.id) }
         }
         for item in try reader.array("userRequests") {
@@ -408,4 +413,15 @@ public struct EmulatorEngine: Sendable {
 
 extension String {
     var nilIfEmpty: String? { isEmpty ? nil : self }
+}
+
+extension EngineState {
+    /// Records a new task at the end of `taskOrder`, noting whether that order is still creation-time order.
+    mutating func appendTask(_ task: TaskRecord) {
+        if let last = taskOrder.last, let previous = tasks[last], task.createdTime < previous.createdTime {
+            taskOrderIsChronological = false
+        }
+        tasks[task.id] = task
+        taskOrder.append(task.id)
+    }
 }

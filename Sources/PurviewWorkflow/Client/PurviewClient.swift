@@ -110,6 +110,8 @@ public protocol PurviewWorkflowAPI: Sendable {
         -> PurviewResponse<Void>
     func listWorkflowRuns(_ query: WorkflowRunQuery, options: PurviewCallOptions) -> PurviewPages<WorkflowRun>
     func listWorkflowTasks(_ query: WorkflowTaskQuery, options: PurviewCallOptions) -> PurviewPages<WorkflowTask>
+    func getWorkflowTask(_ id: String, options: PurviewCallOptions) async throws(PurviewClientError)
+        -> PurviewResponse<WorkflowTask>
 }
 
 /// A client for every operation of the Purview Workflow API (the seed's and the real service's).
