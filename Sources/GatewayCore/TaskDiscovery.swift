@@ -111,6 +111,16 @@ final class TaskDiscovery: Sendable {
         workflows.withLock { $0[workflowId]?.tasksByRun[runId]?.map(\.id) ?? [] }
     }
 
+    /// Runs remembered for `workflowId` and the length of their arrival list (for tests: both stay bounded).
+    func bookkeeping(workflowId: String) -> (remembered: Int, arrival: Int) {
+        workflows.withLock {
+            (
+                $0[workflowId]?.remembered ?? 0,
+                ($0[workflowId]?.arrival.count ?? 0) - ($0[workflowId]?.arrivalStart ?? 0)
+            )
+        }
+    }
+
     /// Forgets `taskIds` of `runId`: they are stored with the run now.
     func stored(runId: String, workflowId: String, taskIds: [String]) {
         workflows.withLock { workflows in
@@ -203,8 +213,12 @@ final class TaskDiscovery: Sendable {
             state.arrivalStart += 1
             if state.tasksByRun.removeValue(forKey: oldest) != nil { state.remembered -= 1 }
         }
-        if state.arrivalStart > 4096, state.arrivalStart * 2 > state.arrival.count {
-            state.arrival.removeFirst(state.arrivalStart)
+        // Runs whose tasks were stored left their place in `arrival`: drop those places once they are most of it.
+        if state.arrival.count > 2 * state.remembered + 4096 {
+            var seen = Set<String>()
+            state.arrival = state.arrival[state.arrivalStart...].filter {
+                state.tasksByRun[$0] != nil && seen.insert($0).inserted
+            }
             state.arrivalStart = 0
         }
     }

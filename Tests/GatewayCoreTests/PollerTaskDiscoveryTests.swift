@@ -275,3 +275,52 @@ final class TestTime: Sendable {
         #expect(run.approvalTaskIds.last == "second-step" && run.approvals == [.pending, .pending])
     }
 }
+
+/// What the discovery remembers stays bounded: past its capacity the oldest runs are forgotten, and runs whose
+/// tasks were stored leave no trace.
+@Suite struct TaskDiscoveryMemoryTests {
+    let purview = FakePurview()
+
+    func addTasks(_ count: Int, prefix: String) {
+        purview.state.withLock { state in
+            for index in 0..<count {
+                state.tasks.append(
+                    WorkflowTask(
+                        type: .approval, id: "\(prefix)-task-\(index)", workflowRunId: "\(prefix)-run-\(index)",
+                        workflowId: purview.workflowId,
+                        createdTime: PurviewTimestamp(Date().addingTimeInterval(Double(index) / 1000))))
+            }
+        }
+    }
+
+    @Test func pastItsCapacityTheOldestRunsAreForgotten() async throws {
+        var settings = TaskDiscoverySettings()
+        settings.capacity = 3
+        let discovery = TaskDiscovery(purview: purview, settings: settings, now: { Date() })
+        addTasks(5, prefix: "a")
+        try await discovery.discover(
+            workflowId: purview.workflowId, lastActivity: nil, generation: discovery.nextGeneration(),
+            clientRequestId: "c")
+        let found = (0..<5).map { discovery.tasks(runId: "a-run-\($0)", workflowId: purview.workflowId) }
+        #expect(found == [[], [], ["a-task-2"], ["a-task-3"], ["a-task-4"]])
+        #expect(discovery.bookkeeping(workflowId: purview.workflowId).remembered == 3)
+    }
+
+    @Test func storedRunsLeaveNoTrace() async throws {
+        let discovery = TaskDiscovery(purview: purview, settings: TaskDiscoverySettings(), now: { Date() })
+        for round in 0..<4 {
+            addTasks(3000, prefix: "r\(round)")
+            try await discovery.discover(
+                workflowId: purview.workflowId, lastActivity: nil, generation: discovery.nextGeneration(),
+                clientRequestId: "c")
+            for index in 0..<3000 {
+                let runId = "r\(round)-run-\(index)"
+                #expect(discovery.tasks(runId: runId, workflowId: purview.workflowId) == ["r\(round)-task-\(index)"])
+                discovery.stored(runId: runId, workflowId: purview.workflowId, taskIds: ["r\(round)-task-\(index)"])
+            }
+        }
+        let kept = discovery.bookkeeping(workflowId: purview.workflowId)
+        #expect(kept.remembered == 0)
+        #expect(kept.arrival <= 4096 + 3000)
+    }
+}
