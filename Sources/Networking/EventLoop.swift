@@ -82,6 +82,8 @@ public final class EventLoop: @unchecked Sendable {
 
     /// True once `run()` has started on some thread.
     var threadStarted: Bool { threadID.load(ordering: .acquiring) != 0 }
+    /// Whether `run()` has returned.
+    var hasFinished: Bool { pending.withLock { $0.finished } }
 
     /// True when called on this loop's thread.
     public var inEventLoop: Bool {

@@ -45,17 +45,31 @@ public final class EventLoopGroup: Sendable {
     /// Stops every loop and waits for its thread. Must not be called on one of the loops.
     public func shutdown() {
         precondition(!loops.contains { $0.inEventLoop }, "EventLoopGroup.shutdown() called on one of its own loops")
+        stopLoops()
+    }
+
+    /// Stops the loops and joins their threads, except the calling thread's own (which cannot be joined from
+    /// itself): it is detached and finishes once the callback running it returns.
+    private func stopLoops() {
         let handles = threads.withLock { handles -> [ThreadHandle] in
             defer { handles.removeAll() }
             return handles
         }
         guard !handles.isEmpty else { return }
         for loop in loops { loop.stop() }
-        for handle in handles { pthread_join(handle.thread, nil) }
+        for (loop, handle) in zip(loops, handles) {
+            if loop.inEventLoop {
+                pthread_detach(handle.thread)
+            } else {
+                pthread_join(handle.thread, nil)
+            }
+        }
     }
 
     deinit {
-        shutdown()
+        // The last reference may go away in a callback on one of the loops (a client or server released while
+        // its callback runs): no precondition here.
+        stopLoops()
     }
 
     private final class ThreadBody {

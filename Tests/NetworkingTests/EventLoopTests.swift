@@ -14,6 +14,29 @@ import Testing
         func timerFired(now: UInt64) {}
     }
 
+    /// A callback can hold the last reference to its own group (a client or server released while a callback is
+    /// still running): the group then goes away on one of its loops, which must not crash the process.
+    @Test func aGroupReleasedOnItsOwnLoopStopsItsThreads() async throws {
+        var group: EventLoopGroup? = try EventLoopGroup(loopCount: 2)
+        let loops = try #require(group?.loops)
+        let released = DispatchSemaphore(value: 0)
+        let gone = DispatchSemaphore(value: 0)
+        loops[0].execute { [group] in
+            released.wait()
+            _ = group
+        }
+        group = nil
+        released.signal()
+        // The closure (and with it the group) is released on loop 0; both loops stop.
+        loops[1].execute { gone.signal() }
+        #expect(gone.wait(timeout: .now() + 5) == .success)
+        for _ in 0..<500 where !loops.allSatisfy(\.hasFinished) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let finished = loops.allSatisfy(\.hasFinished)
+        #expect(finished)
+    }
+
     @Test func timerHeapPopsInDeadlineOrderThroughReschedulesAndRemovals() {
         var heap = TimerHeap()
         var generator = SystemRandomNumberGenerator()
