@@ -13,26 +13,7 @@ import Testing
 
     @Test func aPollRoundListsEachWorkflowsTasksOnce() async throws {
         let service = GatewayService(store: store, purview: purview, logger: .disabled())
-        var runIds: [String: String] = [:]
-        for index in 0..<5 {
-            let body: JSONValue = [
-                "glossaryId": "20031e20-b4df-4a66-a61d-1b0716f3fa48", "name": .string("Term \(index)"),
-                "definition": "d", "requestedBy": "ada@contoso.com",
-            ]
-            let result = try await service.submit(
-                kind: .termCreation, body: body, clientName: "portal", idempotencyKey: nil, wait: .zero)
-            guard case .created(let request, _) = result else {
-                Issue.record("not created")
-                return
-            }
-            runIds[request.id] = ""
-        }
-        await service.forwarder.drain()
-        for id in runIds.keys {
-            let sent = try #require(try await store.get(id: id))
-            let runId = try #require(sent.workflowRunIds.first)
-            runIds[id] = runId
-        }
+        let runIds = try await PollerTaskDiscoveryTests(purview: purview, store: store).forward(service, count: 5)
         for (index, runId) in runIds.values.enumerated() {
             purview.settle(run: runId, status: .inProgress, approval: "Pending", approvers: ["u\(index)": "Pending"])
         }
@@ -177,15 +158,7 @@ import Testing
         await service.poller.pollDue()
         purview.settle(run: runId, status: .inProgress, approval: "Approved", approvers: ["first": "Approved"])
         // A second approval step starts in the same run.
-        purview.state.withLock { state in
-            state.tasks.append(
-                WorkflowTask(
-                    type: .approval, id: "second-step", workflowRunId: runId, workflowId: purview.workflowId,
-                    createdTime: PurviewTimestamp(Date()),
-                    approvalDetail: ApprovalDetail(
-                        approvalType: .pendingOnAll, status: TaskStatus(rawValue: "Pending"),
-                        approvers: ["second": ApproverResponse(reply: ApprovalReply(rawValue: "Pending"))])))
-        }
+        purview.startSecondStep(run: runId)
         advance(1)
         await service.poller.pollDue()
         let run = try #require(try await store.get(id: id)?.runs.first)
@@ -259,15 +232,7 @@ final class TestTime: Sendable {
         // newest task already seen less the overlap ([new, newest old], [older, older]), and finds it.
         let (id, runId) = try #require(runs.first)
         started(runId, secondsAgo: 0, action: "Second approval")
-        purview.state.withLock { state in
-            state.tasks.append(
-                WorkflowTask(
-                    type: .approval, id: "second-step", workflowRunId: runId, workflowId: purview.workflowId,
-                    createdTime: PurviewTimestamp(Date()),
-                    approvalDetail: ApprovalDetail(
-                        approvalType: .pendingOnAny, status: TaskStatus(rawValue: "Pending"),
-                        approvers: ["second": ApproverResponse(reply: ApprovalReply(rawValue: "Pending"))])))
-        }
+        purview.startSecondStep(run: runId)
         setup.advance(1)
         await service.poller.pollDue()
         #expect(setup.counters().pages - second.pages == 2)
@@ -322,5 +287,20 @@ final class TestTime: Sendable {
         let kept = discovery.bookkeeping(workflowId: purview.workflowId)
         #expect(kept.remembered == 0)
         #expect(kept.arrival <= 4096 + 3000)
+    }
+}
+
+extension FakePurview {
+    /// A second approval step (task `second-step`, approver `second`) starts in `run` now.
+    func startSecondStep(run runId: String) {
+        state.withLock { state in
+            state.tasks.append(
+                WorkflowTask(
+                    type: .approval, id: "second-step", workflowRunId: runId, workflowId: workflowId,
+                    createdTime: PurviewTimestamp(Date()),
+                    approvalDetail: ApprovalDetail(
+                        approvalType: .pendingOnAny, status: TaskStatus(rawValue: "Pending"),
+                        approvers: ["second": ApproverResponse(reply: ApprovalReply(rawValue: "Pending"))])))
+        }
     }
 }
