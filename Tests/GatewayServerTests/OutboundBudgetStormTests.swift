@@ -132,6 +132,11 @@ import Testing
                 Double(calls) <= allowed, "\(calls) calls reached Purview in \(seconds) s; the budget allows \(allowed)"
             )
         }
+        if worst.allowed > 0, Double(worst.calls) > worst.allowed {
+            for (index, replica) in system.replicas.enumerated() {
+                print("replica \(index) stderr (end):\n\(replica.standardError.suffix(3000))")
+            }
+        }
         let overall = (taken.last?.calls ?? baseline) - baseline
         let elapsed = started.duration(to: taken.last?.at ?? started).seconds
         #expect(Double(overall) <= Self.rate * elapsed + 6, "\(overall) calls in \(elapsed) s at \(Self.rate)/s")

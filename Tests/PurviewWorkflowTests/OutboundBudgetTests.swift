@@ -193,4 +193,39 @@ import Testing
         held.release()
         #expect(scripted.requests.count == 1)
     }
+
+    /// Calls waiting for the rate may already hold a slot and then need an access token: the token fetch must
+    /// not queue behind them (a replica's forwarder once took 26 permits, one by one at a cut rate, while its
+    /// first token fetch waited behind them, then sent all 26 together when the token came).
+    @Test func aTokenFetchGoesAheadOfCallsWaitingForTheRate() async throws {
+        let clock = ManualClock()
+        var configuration = OutboundBudgetConfiguration(requestsPerSecond: 10, maxInFlight: 8)
+        configuration.burstSeconds = 0.1
+        let budget = OutboundBudget(
+            configuration: configuration, rate: LocalOutboundRate(configuration: configuration, clock: clock.read))
+        (try await budget.acquire()).release()
+        let waiting = (0..<5).map { _ in Task { try await budget.acquire() } }
+        try await Task.sleep(for: .milliseconds(50))
+        let scripted = ScriptedTransport([ScriptedTransport.empty(200)])
+        let tokens = BudgetedTransport(scripted, budget: budget, holdsSlot: false)
+        let fetch = Task {
+            try await tokens.execute(
+                HTTPClientRequest(method: .post, url: HTTPURL("https://login.test/t/oauth2/v2.0/token")!))
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(scripted.requests.isEmpty, "no token yet")
+        // One token comes due: it is the fetch's, not the first waiting call's.
+        clock.advance(0.1)
+        for _ in 0..<200 where scripted.requests.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(scripted.requests.count == 1, "the fetch waits behind the calls")
+        #expect(budget.permitsGranted == 1, "no waiting call got a permit meanwhile")
+        // The waiting calls (and, before the fix, the fetch) get the next tokens, one per tenth of a second.
+        for _ in 0..<100 where budget.permitsGranted < 6 || scripted.requests.isEmpty {
+            clock.advance(0.1)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        _ = try await fetch.value
+        for task in waiting { (try await task.value).release() }
+        #expect(budget.permitsGranted == 6)
+    }
 }

@@ -67,6 +67,8 @@ public final class OutboundBudget: Sendable {
     /// One waiter at a time asks the rate source, in arrival order; the others wait their turn instead of all
     /// waking for the same token.
     private let tokenTurn = FIFOGate(capacity: 1)
+    /// Token fetches waiting for a rate token: calls in `acquire()` leave the tokens to them.
+    private let fetchesWaiting = Atomic<Int>(0)
     private let throttledCount = Atomic<Int>(0)
     private let grantedCount = Atomic<Int>(0)
 
@@ -92,7 +94,9 @@ public final class OutboundBudget: Sendable {
     public func acquire() async throws(CancellationError) -> OutboundPermit {
         try await slots.enter()
         do {
-            try await takeToken()
+            try await tokenTurn.enter()
+            defer { tokenTurn.leave() }
+            try await takeFromRate(yieldingToFetches: true)
         } catch {
             slots.leave()
             throw error
@@ -101,15 +105,26 @@ public final class OutboundBudget: Sendable {
         return OutboundPermit(budget: self)
     }
 
-    /// Waits for a rate token only (calls that must not wait for a slot, such as token fetches made while
-    /// the caller holds one).
+    /// Waits for a rate token only, ahead of the calls waiting in `acquire()`: for token fetches, which the
+    /// calls holding slots (and prepaid permits) wait for. Queued behind them, a fetch would come last and the
+    /// calls whose tokens were taken meanwhile would all go out at once when it returned.
     public func takeToken() async throws(CancellationError) {
-        try await tokenTurn.enter()
-        defer { tokenTurn.leave() }
+        fetchesWaiting.add(1, ordering: .relaxed)
+        defer { fetchesWaiting.subtract(1, ordering: .relaxed) }
+        try await takeFromRate(yieldingToFetches: false)
+    }
+
+    private func takeFromRate(yieldingToFetches: Bool) async throws(CancellationError) {
         // Bounded: a token is due within 1/minimumRequestsPerSecond, so this ends long before the count does.
         for _ in 0..<1_000_000 {
             if Task.isCancelled { throw CancellationError() }
-            guard let wait = await rate.take() else { return }
+            let wait: Duration?
+            if yieldingToFetches && fetchesWaiting.load(ordering: .relaxed) > 0 {
+                wait = .milliseconds(1)
+            } else {
+                wait = await rate.take()
+            }
+            guard let wait else { return }
             do {
                 try await Task.sleep(for: wait)
             } catch {
